@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# RNBD and RTRS in Rust: build, test and demo entry points. See README.md.
+#
+#   make deps                 Debian packages, bindgen-cli, virtme-ng (idempotent)
+#   make kernel FLAVOR=...    the cached test kernel (debug: tests, perf: benchmarks)
+#   make                      the four modules against KDIR (default: cached debug kernel)
+#   make vmtest               the VM suite for one configuration (IMPL=, RTRS_CLIENT=, ...)
+#   make check                everything: host tests, lint, VM suite for IMPL=c and IMPL=rust
+#   make demo                 map a remote ram disk over soft-RoCE and run fio on it
+
+FLAVOR ?= debug
+DEFAULT_KDIR := $(shell scripts/kernel.sh --path $(FLAVOR))
+KDIR ?= $(DEFAULT_KDIR)
+RUSTC := /usr/bin/rustc
+BINDGEN := $(shell bash -c '. scripts/lib.sh && echo $$BINDGEN')
+KBUILD_OPTS := LLVM=-19 RUSTC=$(RUSTC) BINDGEN=$(BINDGEN) HOSTRUSTC=$(RUSTC)
+RUSTFMT ?= rustfmt
+RUST_SOURCES = $(shell git ls-files '*.rs' 2>/dev/null | grep -v '^tools/testing/host/')
+
+# Which implementation each module has in the VM: rust or c. IMPL sets all four.
+IMPL ?=
+RTRS_CLIENT ?= $(or $(IMPL),rust)
+RTRS_SERVER ?= $(or $(IMPL),rust)
+RNBD_CLIENT ?= $(or $(IMPL),rust)
+RNBD_SERVER ?= $(or $(IMPL),rust)
+SOFT_RDMA ?= rxe
+CASES ?=
+export RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER SOFT_RDMA CASES FLAVOR
+
+.PHONY: all modules deps kernel clippy fmt fmt-check hosttest vmtest check demo clean
+
+all: modules
+
+deps:
+	@scripts/deps.sh
+
+kernel: deps
+	@scripts/kernel.sh $(FLAVOR) >/dev/null
+
+# The default KDIR is built on demand; a KDIR given by the user is used as it is.
+ifeq ($(KDIR),$(DEFAULT_KDIR))
+modules clippy: kernel
+endif
+
+modules:
+	@test -f $(KDIR)/Module.symvers || { echo "ERROR: KDIR=$(KDIR) is not a built kernel tree"; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_OPTS) modules
+
+clippy:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_OPTS) clean
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_OPTS) CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver modules
+
+fmt:
+	$(RUSTFMT) --edition 2021 --config-path $(KDIR)/.rustfmt.toml $(RUST_SOURCES)
+
+fmt-check:
+	$(RUSTFMT) --check --edition 2021 --config-path $(KDIR)/.rustfmt.toml $(RUST_SOURCES)
+
+hosttest:
+	cd tools/testing/host && cargo test --quiet
+
+vmtest: modules
+	@tools/testing/vm/run.sh
+
+check:
+	@scripts/check.sh
+
+demo:
+	@scripts/demo.sh
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_OPTS) clean
+	rm -rf tools/testing/host/target

@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+//! Host build of the modules' pure-logic files, for `cargo test`.
+//!
+//! Each file is included by path exactly as the module crates include it, at the same
+//! place in the crate (so `crate::addr` resolves the same way in both builds).
+#![allow(dead_code, unreachable_pub)]
+
+#[path = "../../../rtrs/common/addr.rs"]
+mod addr;
+#[path = "../../../rnbd/client/map_opts.rs"]
+mod map_opts;

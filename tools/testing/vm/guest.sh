@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Guest side of the VM suite: soft-RDMA on the guest NIC, the chosen module set, then each
+# case in its own shell with a time limit. After every case dmesg is checked and kept.
+# Results go to RESULTS/cases/<case>/{result,seconds,log,dmesg,fio-*.log}.
+set -uo pipefail
+export RESULTS=$1
+. "$RESULTS/config.sh"
+. "$REPO/tools/testing/vm/lib.sh"
+for f in "$REPO"/tools/testing/cases/*.sh; do . "$f"; done
+
+# Lines that fail a case when they appear in dmesg during it.
+BAD_DMESG='BUG:|WARNING:|kernel BUG at|Oops|general protection fault|KASAN|possible recursive locking|possible circular locking|suspicious RCU usage|inconsistent lock state|list_add corruption|list_del corruption|list corruption|blocked for more than|refcount_t:|Internal error|UBSAN'
+
+exec > "$RESULTS/guest.log" 2>&1
+set -x
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+dmesg > "$RESULTS/boot.dmesg"
+if grep -Eq "$BAD_DMESG" "$RESULTS/boot.dmesg"; then
+	echo "FAIL boot dmesg has: $(grep -Em1 "$BAD_DMESG" "$RESULTS/boot.dmesg")" > "$RESULTS/boot.result"
+else
+	echo PASS > "$RESULTS/boot.result"
+fi
+dmesg -C
+[ -w /sys/kernel/debug/kmemleak ] && echo clear > /sys/kernel/debug/kmemleak
+
+setup_fail() { echo "setup: $*" > "$RESULTS/setup.failed"; exit 1; }
+
+start_soft_rdma || setup_fail "soft-RDMA ($SOFT_RDMA)"
+
+(load_modules) || setup_fail "loading the module set"
+modprobe brd rd_nr=2 rd_size=65536 || setup_fail "modprobe brd"
+modprobe null_blk nr_devices=1 queue_mode=2 irqmode=0 memory_backed=1 gb=1 || setup_fail "modprobe null_blk"
+
+# The cases to run: all registered ones in order, or the CASES subset; final_rmmod last.
+order=()
+for c in "${CASE_ORDER[@]}"; do
+	if [ -n "${CASES:-}" ] && [[ " $CASES " != *" $c "* ]] && [ "$c" != final_rmmod ]; then continue; fi
+	order+=("$c")
+done
+printf '%s\n' "${order[@]}" > "$RESULTS/order"
+
+for c in "${order[@]}"; do
+	CASE_DIR=$RESULTS/cases/$c
+	mkdir -p "$CASE_DIR"
+	dmesg -c >> "$RESULTS/between.dmesg"
+	echo "=== $c" > /dev/kmsg
+	start=$(date +%s)
+	( cd "$CASE_DIR" && export CASE_DIR && timeout -k 10 "${CASE_TIMEOUT[$c]}" bash -c \
+		'. "$RESULTS/config.sh"; . "$REPO/tools/testing/vm/lib.sh";
+		 for f in "$REPO"/tools/testing/cases/*.sh; do . "$f"; done
+		 set -o pipefail; case_'"$c" ) > "$CASE_DIR/log" 2>&1
+	rc=$?
+	echo $(( $(date +%s) - start )) > "$CASE_DIR/seconds"
+	# Every case leaves the trees as it found them; restore them for the next case.
+	left=
+	if [ "$c" != final_rmmod ]; then
+		left=$(leftovers | tr '\n' ' ')
+		[ -n "$left" ] && { unmap_all; wait_until 20 no_leftovers; }
+	fi
+	dmesg -c > "$CASE_DIR/dmesg"
+	bad=$(grep -Em1 "$BAD_DMESG" "$CASE_DIR/dmesg")
+	if [ $rc = 0 ] && [ -z "$bad" ] && [ -z "$left" ]; then verdict=PASS detail=
+	elif [ $rc = 124 ] || [ $rc = 137 ]; then verdict=FAIL detail="timed out after ${CASE_TIMEOUT[$c]} s"
+	elif [ $rc != 0 ]; then verdict=FAIL detail=$(grep -m1 '^FAIL:' "$CASE_DIR/log" || tail -1 "$CASE_DIR/log")
+	elif [ -n "$bad" ]; then verdict=FAIL detail="dmesg: $bad"
+	else verdict=FAIL detail="left behind: $left"
+	fi
+	# Expected failures: a pending Rust module in use, or a documented C failure.
+	tag=$(pending_tag ${CASE_USES[$c]})
+	creason=${CASE_C_XFAIL[$c]:-}
+	if [ -n "$creason" ] && [ -z "$tag" ]; then
+		for m in ${CASE_USES[$c]}; do [ "$(impl_of "$m")" = c ] || creason=; done
+	fi
+	# A kernel splat is never an expected failure.
+	if [ -n "$bad" ]; then tag= creason=; fi
+	if [ -n "$tag" ]; then
+		if [ $verdict = FAIL ]; then verdict=$tag detail="Rust module pending: $detail"
+		else verdict=XPASS detail="passes although marked $tag: update tools/testing/rust-status"; fi
+	elif [ -n "$creason" ]; then
+		if [ $verdict = FAIL ]; then verdict="XFAIL(c)" detail="$creason"
+		else verdict=XPASS detail="C passes although marked as failing: $creason"; fi
+	fi
+	echo "$verdict $detail" > "$CASE_DIR/result"
+done
+sync

@@ -1,0 +1,219 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Helpers for the guest side of the VM suite (sourced by guest.sh and by every case).
+
+RNBD_CTL=/sys/devices/virtual/rnbd-client/ctl
+RNBD_SRV_CTL=/sys/class/rnbd-server/ctl
+
+log() { printf '%s\n' "$*"; }
+# Ends the current case with a failure and the reason.
+fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+
+# Turns the strerror() text of a failed write into the errno name.
+errno_name() {
+	case "$1" in
+	*"Invalid argument"*) echo EINVAL ;;
+	*"File exists"*) echo EEXIST ;;
+	*"No such file or directory"*) echo ENOENT ;;
+	*"No such device or address"*) echo ENXIO ;;
+	*"No such device"*) echo ENODEV ;;
+	*"Cannot allocate memory"*) echo ENOMEM ;;
+	*"Protocol not supported"*) echo EPROTONOSUPPORT ;;
+	*"Operation not permitted"*) echo EPERM ;;
+	*"Device or resource busy"*) echo EBUSY ;;
+	*"Numerical result out of range"*) echo ERANGE ;;
+	*"Connection reset by peer"*) echo ECONNRESET ;;
+	*"Connection refused"*) echo ECONNREFUSED ;;
+	*"Connection timed out"*) echo ETIMEDOUT ;;
+	*"Software caused connection abort"*) echo ECONNABORTED ;;
+	*"No route to host"*) echo EHOSTUNREACH ;;
+	*"Operation already in progress"*) echo EALREADY ;;
+	*"Transport endpoint is not connected"*) echo ENOTCONN ;;
+	*) echo "E?($1)" ;;
+	esac
+}
+
+# sysfs_write FILE STRING: writes STRING plus a newline in one write(2), as echo does.
+# Sets WRITE_RESULT to OK or to the errno name.
+sysfs_write() {
+	local out
+	if out=$( { printf '%s\n' "$2" > "$1"; } 2>&1 ); then
+		WRITE_RESULT=OK
+	else
+		WRITE_RESULT=$(errno_name "$out")
+	fi
+}
+
+# expect_write ERRNO|OK FILE STRING: the write must end as expected.
+expect_write() {
+	sysfs_write "$2" "$3"
+	[ "$WRITE_RESULT" = "$1" ] || fail "write '$3' > $2: got $WRITE_RESULT, expected $1"
+}
+
+# wait_until SECONDS CMD...: polls CMD every 0.2 s until it succeeds.
+wait_until() {
+	local deadline=$(( $(date +%s) + $1 )); shift
+	until "$@"; do
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.2
+	done
+}
+
+# rnbd_of SESSNAME DEVICE_PATH: prints rnbdN of that mapping, or nothing.
+rnbd_of() {
+	local d
+	for d in /sys/block/rnbd*/rnbd; do
+		[ -d "$d" ] || continue
+		[ "$(cat "$d/session")" = "$1" ] && [ "$(cat "$d/mapping_path")" = "$2" ] \
+			&& { basename "$(dirname "$d")"; return 0; }
+	done
+	return 1
+}
+
+# map SESSNAME DEVICE_PATH [OPTION...]: maps over the first path unless a path= is given.
+# Sets DEV to /dev/rnbdN.
+map() {
+	local sess=$1 devpath=$2; shift 2
+	local opts="$*"
+	case " $opts " in *" path="*) ;; *) opts="path=ip:$ADDR1 $opts" ;; esac
+	expect_write OK "$RNBD_CTL/map_device" "sessname=$sess device_path=$devpath $opts"
+	local n
+	n=$(rnbd_of "$sess" "$devpath") || fail "map $sess $devpath: no /sys/block/rnbd*/rnbd for it"
+	DEV=/dev/$n
+	wait_until 10 test -b "$DEV" || fail "map $sess $devpath: $DEV did not appear"
+}
+
+# unmap /dev/rnbdN [normal|force]
+unmap() {
+	local n=${1#/dev/}
+	expect_write OK "/sys/block/$n/rnbd/unmap_device" "${2:-normal}"
+	wait_until 10 test ! -e "/sys/block/$n" || fail "unmap $1: /sys/block/$n still there"
+}
+
+# Leftovers in the sysfs trees of the four classes, one per line (empty when clean).
+leftovers() {
+	local p
+	for p in /sys/block/rnbd* /sys/class/rtrs-client/* /sys/class/rtrs-server/* \
+		"$RNBD_SRV_CTL"/devices/* "$RNBD_CTL"/devices/*; do
+		[ -e "$p" ] || [ -L "$p" ] && echo "$p"
+	done
+}
+no_leftovers() { [ -z "$(leftovers)" ]; }
+
+# Waits for the server to drop its sessions after the client went away.
+expect_clean() {
+	wait_until 20 no_leftovers || fail "left behind: $(leftovers | tr '\n' ' ')"
+}
+
+# Unmaps everything (force) so the next case starts from a clean state.
+unmap_all() {
+	local d
+	for d in /sys/block/rnbd*/rnbd/unmap_device; do
+		[ -e "$d" ] && { printf 'force\n' > "$d"; } 2>/dev/null
+	done
+	return 0
+}
+
+# fio_run NAME ARGS...: runs fio with the output kept in the case folder.
+fio_run() {
+	local name=$1; shift
+	fio --name="$name" --output="$CASE_DIR/fio-$name.log" "$@" \
+		|| fail "fio $name failed (see fio-$name.log): $(grep -m3 -iE 'err|verify' "$CASE_DIR/fio-$name.log" | tr '\n' ' ')"
+}
+
+# The crc32c write-then-verify job of the suite on DEV; extra fio options may follow.
+FIO_VERIFY=(--direct=1 --ioengine=libaio --rw=randwrite --bs=4k --iodepth=16
+	--verify=crc32c --verify_fatal=1 --do_verify=1 --exitall_on_error=1)
+
+# Reads a file that must exist.
+read_attr() { [ -e "$1" ] || fail "missing $1"; cat "$1"; }
+
+## Module sets. Each of the four modules is loaded from the Rust build (REPO/<name>.ko) or
+## from the test kernel's C modules, always with insmod in dependency order: the Rust and C
+## modules share their names, so modprobe could pull in the wrong twin.
+
+MODULES=(rtrs_client rtrs_server rnbd_client rnbd_server)
+
+impl_of() { local v=${1^^}; echo "${!v}"; }
+
+ko_path() {
+	if [ "$(impl_of "$1")" = rust ]; then echo "$REPO/$1.ko"; else modinfo -n "$1"; fi
+}
+
+load_modules() {
+	modprobe -a ib_core rdma_cm || fail "modprobe ib_core rdma_cm"
+	local m need_core=0
+	for m in rtrs_client rtrs_server; do [ "$(impl_of $m)" = c ] && need_core=1; done
+	if [ $need_core = 1 ] && [ ! -d /sys/module/rtrs_core ]; then
+		insmod "$(modinfo -n rtrs_core)" || fail "insmod rtrs_core"
+	fi
+	for m in "${MODULES[@]}"; do
+		[ -d "/sys/module/$m" ] && continue
+		insmod "$(ko_path "$m")" || fail "insmod $m ($(impl_of "$m")) from $(ko_path "$m")"
+	done
+}
+
+unload_modules() {
+	local m
+	for m in rnbd_client rnbd_server rtrs_client rtrs_server rtrs_core; do
+		[ -d "/sys/module/$m" ] || continue
+		wait_until 20 test "$(cat /sys/module/$m/refcnt)" = 0 \
+			|| fail "rmmod $m: refcount stays $(cat /sys/module/$m/refcnt)"
+		rmmod "$m" || fail "rmmod $m"
+	done
+}
+
+# The Rust modules in use that do not do their job yet, as the XFAIL tag of the issue that
+# implements them (tools/testing/rust-status); rnbd-level tags win since rnbd needs rtrs.
+pending_tag() {
+	local m tag=
+	for m in "$@"; do
+		[ "$(impl_of "$m")" = rust ] || continue
+		local st
+		st=$(awk -v m="$m" '$1 == m { print $2 }' "$REPO/tools/testing/rust-status")
+		case "$st" in XFAIL*) [ -z "$tag" ] || [[ "$st" = *rnbd* ]] && tag=$st ;; esac
+	done
+	echo "$tag"
+}
+
+## Case registry. Each case file registers its cases; guest.sh runs them in this order.
+CASE_ORDER=()
+declare -A CASE_TIMEOUT=() CASE_USES=() CASE_C_XFAIL=()
+# register NAME TIMEOUT_SECONDS "MODULES IT NEEDS" ["reason the C modules fail it"]
+register() {
+	CASE_ORDER+=("$1")
+	CASE_TIMEOUT[$1]=$2
+	CASE_USES[$1]=$3
+	[ -n "${4:-}" ] && CASE_C_XFAIL[$1]=$4
+	return 0
+}
+ALL_MODULES="rtrs_client rtrs_server rnbd_client rnbd_server"
+
+## Soft-RDMA: the guest NIC carries path 1; a dummy NIC gives path 2 its own link and
+## address. rxe and siw deliver traffic to a local address internally, so client and server
+## share the guest and nothing leaves it. Exports ADDR1, ADDR2 and NIC.
+start_soft_rdma() {
+	local n nic=
+	for n in /sys/class/net/*; do
+		n=${n##*/}
+		# A NIC backed by a (virtio) device, not lo or the dummy.
+		[ -e /sys/class/net/$n/device ] || continue
+		[ "$(cat /sys/class/net/$n/type)" = 1 ] && [ "$(cat /sys/class/net/$n/addr_len)" = 6 ] || continue
+		nic=$n; break
+	done
+	[ -n "$nic" ] || { echo "no Ethernet NIC in the guest" >&2; return 1; }
+	ip link set "$nic" up || return 1
+	ADDR1=$(ip -4 -o addr show dev "$nic" | awk '{ sub(/\/.*/, "", $4); print $4; exit }')
+	if [ -z "$ADDR1" ]; then
+		ADDR1=10.0.2.15
+		ip addr add "$ADDR1/24" dev "$nic" || return 1
+	fi
+	ADDR2=10.0.3.15
+	{ [ -e /sys/class/net/dummy0 ] || ip link add dummy0 type dummy; } && ip addr add "$ADDR2/24" dev dummy0 \
+		&& ip link set dummy0 up || { echo "dummy0 set-up failed" >&2; return 1; }
+	modprobe "$( [ "$SOFT_RDMA" = rxe ] && echo rdma_rxe || echo siw )" || return 1
+	rdma link add "${SOFT_RDMA}0" type "$SOFT_RDMA" netdev "$nic" || return 1
+	rdma link add "${SOFT_RDMA}1" type "$SOFT_RDMA" netdev dummy0 || return 1
+	rdma link show
+	NIC=$nic
+	export ADDR1 ADDR2 NIC
+}
