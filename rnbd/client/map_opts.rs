@@ -98,7 +98,10 @@ fn name<'a>(v: &'a [u8], what: &'static str) -> Result<&'a [u8], MapOptError> {
 /// Parses a `map_device` buffer; `nr_cpu_ids` bounds `nr_poll_queues`.
 pub(crate) fn parse(buf: &[u8], nr_cpu_ids: u32) -> Result<MapOptions<'_>, MapOptError> {
     let start = buf.iter().position(|&c| !is_space(c)).unwrap_or(buf.len());
-    let end = buf.iter().rposition(|&c| !is_space(c)).map_or(start, |i| i + 1);
+    let end = buf
+        .iter()
+        .rposition(|&c| !is_space(c))
+        .map_or(start, |i| i + 1);
     let mut o = MapOptions {
         sessname: b"",
         device_path: b"",
@@ -109,18 +112,23 @@ pub(crate) fn parse(buf: &[u8], nr_cpu_ids: u32) -> Result<MapOptions<'_>, MapOp
         nr_poll_queues: 0,
     };
     let (mut have_sessname, mut have_device_path) = (false, false);
-    for tok in buf[start..end].split(|&c| c == b' ').filter(|t| !t.is_empty()) {
+    for tok in buf[start..end]
+        .split(|&c| c == b' ')
+        .filter(|t| !t.is_empty())
+    {
         let (key, val) = match tok.iter().position(|&c| c == b'=') {
             Some(i) if i + 1 < tok.len() => (&tok[..i], &tok[i + 1..]),
             _ => return Err(MapOptError::Invalid("unknown parameter or missing value")),
         };
-        let int = || parse_c_int(val).ok_or(MapOptError::Invalid("unknown parameter or missing value"));
+        let int =
+            || parse_c_int(val).ok_or(MapOptError::Invalid("unknown parameter or missing value"));
         match key {
             b"path" => {
                 if o.path_cnt >= MAX_PATHS {
                     return Err(MapOptError::TooManyPaths);
                 }
-                o.paths[o.path_cnt] = Some(parse_path(val, o.dest_port).map_err(MapOptError::Addr)?);
+                o.paths[o.path_cnt] =
+                    Some(parse_path(val, o.dest_port).map_err(MapOptError::Addr)?);
                 o.path_cnt += 1;
             }
             b"device_path" => {
@@ -183,23 +191,48 @@ mod tests {
 
     #[test]
     fn whitespace_and_repeated_spaces() {
-        let o = parse(b"\t sessname=s1   path=ip:10.0.2.15  device_path=/dev/ram0 \n", 2).unwrap();
+        let o = parse(
+            b"\t sessname=s1   path=ip:10.0.2.15  device_path=/dev/ram0 \n",
+            2,
+        )
+        .unwrap();
         assert_eq!(o.sessname, b"s1");
         // A tab inside the buffer is not a separator.
-        assert!(matches!(err(b"sessname=s1\tdevice_path=/x"), MapOptError::Invalid(_)));
+        assert!(matches!(
+            err(b"sessname=s1\tdevice_path=/x"),
+            MapOptError::Invalid(_)
+        ));
     }
 
     #[test]
     fn missing_and_empty() {
         assert_eq!(err(b""), MapOptError::Invalid("parameters missing"));
         assert_eq!(err(b"   \n"), MapOptError::Invalid("parameters missing"));
-        assert_eq!(err(b"sessname=s1"), MapOptError::Invalid("parameters missing"));
-        assert_eq!(err(b"device_path=/x"), MapOptError::Invalid("parameters missing"));
-        assert!(matches!(err(b"sessname= device_path=/x"), MapOptError::Invalid(_)));
-        assert!(matches!(err(b"sessname device_path=/x"), MapOptError::Invalid(_)));
-        assert!(matches!(err(b"bogus=1 sessname=s device_path=/x"), MapOptError::Invalid(_)));
+        assert_eq!(
+            err(b"sessname=s1"),
+            MapOptError::Invalid("parameters missing")
+        );
+        assert_eq!(
+            err(b"device_path=/x"),
+            MapOptError::Invalid("parameters missing")
+        );
+        assert!(matches!(
+            err(b"sessname= device_path=/x"),
+            MapOptError::Invalid(_)
+        ));
+        assert!(matches!(
+            err(b"sessname device_path=/x"),
+            MapOptError::Invalid(_)
+        ));
+        assert!(matches!(
+            err(b"bogus=1 sessname=s device_path=/x"),
+            MapOptError::Invalid(_)
+        ));
         // Case-sensitive keys, as match_token.
-        assert!(matches!(err(b"SESSNAME=s device_path=/x"), MapOptError::Invalid(_)));
+        assert!(matches!(
+            err(b"SESSNAME=s device_path=/x"),
+            MapOptError::Invalid(_)
+        ));
     }
 
     #[test]
@@ -216,7 +249,12 @@ mod tests {
         assert_eq!(parse_c_int(b"-"), None);
         let o = parse(b"dest_port=0x4d3 sessname=s device_path=/x", 2).unwrap();
         assert_eq!(o.dest_port, 1235);
-        for bad in [&b"dest_port=65536"[..], b"dest_port=-1", b"dest_port=12x", b"dest_port=abc"] {
+        for bad in [
+            &b"dest_port=65536"[..],
+            b"dest_port=-1",
+            b"dest_port=12x",
+            b"dest_port=abc",
+        ] {
             let mut s = bad.to_vec();
             s.extend_from_slice(b" sessname=s device_path=/x");
             assert!(matches!(err(&s), MapOptError::Invalid(_)), "{bad:?}");
@@ -225,8 +263,11 @@ mod tests {
 
     #[test]
     fn dest_port_applies_to_later_paths_only() {
-        let o = parse(b"path=ip:1.1.1.1 dest_port=99 path=ip:1.1.1.2 sessname=s device_path=/x", 2)
-            .unwrap();
+        let o = parse(
+            b"path=ip:1.1.1.1 dest_port=99 path=ip:1.1.1.2 sessname=s device_path=/x",
+            2,
+        )
+        .unwrap();
         let port = |i: usize| match o.paths[i].unwrap().dst {
             Addr::Ip4 { port, .. } => port,
             _ => unreachable!(),
@@ -254,12 +295,22 @@ mod tests {
 
     #[test]
     fn access_modes() {
-        for (v, m) in [("ro", AccessMode::Ro), ("rw", AccessMode::Rw), ("migration", AccessMode::Migration)] {
+        for (v, m) in [
+            ("ro", AccessMode::Ro),
+            ("rw", AccessMode::Rw),
+            ("migration", AccessMode::Migration),
+        ] {
             let s = format!("sessname=s device_path=/x access_mode={v}");
             assert_eq!(parse(s.as_bytes(), 2).unwrap().access_mode, m);
         }
-        assert!(matches!(err(b"sessname=s device_path=/x access_mode=RW"), MapOptError::Invalid(_)));
-        assert!(matches!(err(b"sessname=s device_path=/x access_mode=bogus"), MapOptError::Invalid(_)));
+        assert!(matches!(
+            err(b"sessname=s device_path=/x access_mode=RW"),
+            MapOptError::Invalid(_)
+        ));
+        assert!(matches!(
+            err(b"sessname=s device_path=/x access_mode=bogus"),
+            MapOptError::Invalid(_)
+        ));
     }
 
     #[test]
@@ -282,12 +333,19 @@ mod tests {
         let s = format!("sessname={} device_path=/x", long(256));
         assert_eq!(err(s.as_bytes()), MapOptError::Invalid("sessname too long"));
         let s = format!("sessname=s device_path=/{}", long(255));
-        assert_eq!(err(s.as_bytes()), MapOptError::Invalid("device path too long"));
+        assert_eq!(
+            err(s.as_bytes()),
+            MapOptError::Invalid("device path too long")
+        );
     }
 
     #[test]
     fn later_duplicates_win() {
-        let o = parse(b"sessname=a sessname=b device_path=/x access_mode=ro access_mode=rw", 2).unwrap();
+        let o = parse(
+            b"sessname=a sessname=b device_path=/x access_mode=ro access_mode=rw",
+            2,
+        )
+        .unwrap();
         assert_eq!((o.sessname, o.access_mode), (&b"b"[..], AccessMode::Rw));
     }
 }

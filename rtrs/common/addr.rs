@@ -79,7 +79,10 @@ pub(crate) fn parse_addr(s: &[u8], port: u16) -> Result<Addr<'_>, AddrError> {
     if let Some(gid) = s.strip_prefix(b"gid:") {
         let text = core::str::from_utf8(gid).map_err(|_| AddrError::Invalid)?;
         let gid = Ipv6Addr::from_str(text).map_err(|_| AddrError::Invalid)?;
-        Ok(Addr::Gid { gid: gid.octets(), port })
+        Ok(Addr::Gid {
+            gid: gid.octets(),
+            port,
+        })
     } else if let Some(ip) = s.strip_prefix(b"ip:") {
         parse_ip(ip, port)
     } else {
@@ -178,7 +181,10 @@ mod tests {
         assert_eq!(parse_path(b"ip:1.2.3.4x", 1), Err(AddrError::Invalid));
         // A bad source is -EINVAL even when it lacks the prefix.
         assert_eq!(parse_path(b"bogus@ip:1.1.1.1", 1), Err(AddrError::Invalid));
-        assert_eq!(parse_path(b"ip:1.1.1.1@10.0.0.1", 1), Err(AddrError::NoPrefix));
+        assert_eq!(
+            parse_path(b"ip:1.1.1.1@10.0.0.1", 1),
+            Err(AddrError::NoPrefix)
+        );
         assert_eq!(parse_path(b"ip:\xff", 1), Err(AddrError::Invalid));
     }
 }

@@ -13,12 +13,14 @@ if [ ! -f "$results/order" ]; then
 	echo "vmtest: 0 passed, 1 failed"
 	exit 1
 fi
-printf '\n%-28s %-8s %6s  %s\n' "case [$tag]" result time detail
+printf '\n%-28s %-12s %6s  %s\n' "case [$tag]" result time detail
 while read -r name; do
 	r="$results/cases/$name/result"
 	if [ -f "$r" ]; then read -r verdict detail < "$r"; else verdict=FAIL detail="no result (guest crashed or timed out; see console.log)"; fi
 	secs=$(cat "$results/cases/$name/seconds" 2>/dev/null || echo -)
-	printf '%-28s %-8s %5ss  %s\n' "$name" "${verdict%%(*}" "$secs" "${detail:-}"
+	d=${detail:-}
+	[ ${#d} -le 90 ] || d="${d:0:87}..."
+	printf '%-28s %-12s %5ss  %s\n' "$name" "$verdict" "$secs" "$d"
 	case "$verdict" in
 	PASS) passed=$((passed + 1)) ;;
 	XFAIL*) xfailed=$((xfailed + 1)); xfails+=("$name $verdict ${detail:-}") ;;
