@@ -50,7 +50,9 @@ for p in $s/paths/*; do
 done
 say "  server: $(ls /sys/class/rtrs-server) -> $(ls /sys/class/rtrs-server/demo/paths)"
 say "== unmap"
-run sh -c "echo normal > /sys/block/$n/rnbd/unmap_device"
+say "# echo normal > /sys/block/$n/rnbd/unmap_device"
+sysfs_write "/sys/block/$n/rnbd/unmap_device" normal
+[ "$WRITE_RESULT" = OK ] || die "unmap_device failed: $WRITE_RESULT"
 wait_until 10 test ! -e "/sys/block/$n" || die "$n still there after unmap"
 say "  $dev is gone; the session closed with its last device"
 touch "$out/done"

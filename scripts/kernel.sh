@@ -33,6 +33,8 @@ start=$(date +%s)
 # Built in place (paths inside a built tree are absolute); the stamp marks it complete.
 rm -rf "$tree"
 mkdir -p "$tree"
+# A failed build leaves nothing behind but its log, copied next to the cache.
+trap 'cp -f "$tree/build.log" "$tree.failed.log" 2>/dev/null; rm -rf "$tree"' EXIT
 step "kernel: unpacking $src"
 tar -xJf "$src" -C "$tree" --strip-components=1 || die "kernel: unpacking $src failed"
 grep -q "^SUBLEVEL = ${KVER##*.}$" "$tree/Makefile" \
@@ -59,9 +61,10 @@ done < <(cat "${frags[@]}")
 jobs=$(( $(nproc) + 1 ))
 step "kernel: building $flavor with -j$jobs (several minutes)"
 kmake -j"$jobs" all >"$tree/build.log" 2>&1 \
-	|| { tail -30 "$tree/build.log" >&2; die "kernel: build failed, log in $tree/build.log"; }
+	|| { tail -30 "$tree/build.log" >&2; die "kernel: build failed, log in $tree.failed.log"; }
 end=$(date +%s)
 echo "$((end - start))" > "$tree/.rnbd-rs-build-seconds"
 touch "$tree/.rnbd-rs-built"
+trap - EXIT
 step "kernel: $flavor built in $((end - start)) s at $tree"
 echo "$tree"
