@@ -18,11 +18,19 @@ RUSTFMT ?= rustfmt
 RUST_SOURCES = $(shell git ls-files '*.rs')
 
 # Which implementation each module has in the VM: rust or c. IMPL sets all four.
+# IMPL wins over values inherited from the environment; a module named on the command line
+# wins over IMPL.
 IMPL ?=
-RTRS_CLIENT ?= $(or $(IMPL),rust)
-RTRS_SERVER ?= $(or $(IMPL),rust)
-RNBD_CLIENT ?= $(or $(IMPL),rust)
-RNBD_SERVER ?= $(or $(IMPL),rust)
+ifneq ($(IMPL),)
+RTRS_CLIENT := $(IMPL)
+RTRS_SERVER := $(IMPL)
+RNBD_CLIENT := $(IMPL)
+RNBD_SERVER := $(IMPL)
+endif
+RTRS_CLIENT ?= rust
+RTRS_SERVER ?= rust
+RNBD_CLIENT ?= rust
+RNBD_SERVER ?= rust
 SOFT_RDMA ?= rxe
 CASES ?=
 export RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER SOFT_RDMA CASES FLAVOR

@@ -9,7 +9,7 @@ cd "$repo"
 . scripts/lib.sh
 
 t0=$(date +%s)
-timed() { local s=$(date +%s); "$@"; local rc=$?; step "$1 ${2:-}: $(( $(date +%s) - s )) s (exit $rc)"; return $rc; }
+timed() { local s=$(date +%s); "$@"; local rc=$?; step "$*: $(( $(date +%s) - s )) s (exit $rc)"; return $rc; }
 
 timed scripts/deps.sh || die "check: installing dependencies failed"
 timed scripts/kernel.sh debug >/dev/null || die "check: building the debug kernel failed"

@@ -22,24 +22,12 @@ scripts/kernel.sh "$FLAVOR" >/dev/null || die "demo: building the $FLAVOR kernel
 if [ "$DEMO_IMPL" = rust ]; then
 	make -s modules FLAVOR="$FLAVOR" || die "demo: building the Rust modules failed"
 fi
-kdir=$(scripts/kernel.sh --path "$FLAVOR")
-export PATH="${VNG%/*}:$PATH"
 out=$repo/results/demo
-rm -rf "$out"; mkdir -p "$out"
-cat > "$out/config.sh" <<CFG
-REPO='$repo'
-RESULTS='$out'
-RTRS_CLIENT=$DEMO_IMPL
-RTRS_SERVER=$DEMO_IMPL
-RNBD_CLIENT=$DEMO_IMPL
-RNBD_SERVER=$DEMO_IMPL
+REPO=$repo
+RTRS_CLIENT=$DEMO_IMPL RTRS_SERVER=$DEMO_IMPL RNBD_CLIENT=$DEMO_IMPL RNBD_SERVER=$DEMO_IMPL
 SOFT_RDMA=${SOFT_RDMA:-rxe}
-CFG
 step "demo: booting the $FLAVOR kernel under QEMU (TCG) with the $DEMO_IMPL modules"
-set +e
-timeout -k 30 900 "$VNG" --run "$kdir" --disable-kvm --cpus 2 --memory 4G --network user \
-	--rwdir "$out" --exec "$repo/scripts/demo-guest.sh $out" </dev/null >"$out/console.log" 2>&1
-rc=$?
-set -e
+rc=0
+boot_guest "$FLAVOR" "$out" 900 "$repo/scripts/demo-guest.sh" || rc=$?
 if [ -f "$out/demo.txt" ]; then cat "$out/demo.txt"; fi
 [ "$rc" = 0 ] && [ -f "$out/done" ] || die "demo: the guest run failed (exit $rc); logs in $out"

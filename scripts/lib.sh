@@ -13,3 +13,33 @@ KMAKE_OPTS=(LLVM=-19 RUSTC=$RUSTC BINDGEN=$BINDGEN HOSTRUSTC=$RUSTC)
 
 step() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+# boot_guest FLAVOR OUT TIMEOUT SCRIPT: writes OUT/config.sh from the environment (REPO,
+# RTRS_CLIENT, RTRS_SERVER, RNBD_CLIENT, RNBD_SERVER, SOFT_RDMA, CASES), then boots the
+# cached FLAVOR kernel under QEMU/TCG with virtme-ng (host root read-only, OUT writable, a
+# user-mode NIC) and runs "SCRIPT OUT" inside. The console goes to OUT/console.log.
+# Returns the exit status of the VM run (124 on time-out).
+boot_guest() {
+	local flavor=$1 out=$2 limit=$3 script=$4 kdir
+	kdir=$("$REPO/scripts/kernel.sh" --path "$flavor")
+	[ -f "$kdir/.rnbd-rs-built" ] || die "no $flavor kernel at $kdir (run 'make kernel FLAVOR=$flavor')"
+	[ -x "$VNG" ] || die "virtme-ng missing at $VNG (run 'make deps')"
+	rm -rf "$out"
+	mkdir -p "$out"
+	cat > "$out/config.sh" <<-CFG
+	REPO='$REPO'
+	RESULTS='$out'
+	RTRS_CLIENT=$RTRS_CLIENT
+	RTRS_SERVER=$RTRS_SERVER
+	RNBD_CLIENT=$RNBD_CLIENT
+	RNBD_SERVER=$RNBD_SERVER
+	SOFT_RDMA=$SOFT_RDMA
+	FLAVOR=$flavor
+	CASES='${CASES:-}'
+	CFG
+	# vng runs virtme-run from its own bin directory.
+	PATH="${VNG%/*}:$PATH" timeout -k 30 "$limit" "$VNG" --run "$kdir" --disable-kvm \
+		--cpus 2 --memory 4G --network user --rwdir "$out" \
+		--append "kmemleak=on panic_on_warn=0 hung_task_panic=0" \
+		--exec "$script $out" </dev/null >"$out/console.log" 2>&1
+}

@@ -2,7 +2,11 @@
 # Loading and unloading of the chosen module set.
 
 # The four modules unload and load again; what each one registers comes and goes with it.
-register modules_load_unload 120 ""
+# A C RNBD module needs the rtrs.h API from its RTRS module.
+LOAD_DEPS=
+[ "$RNBD_CLIENT" = c ] && [ "$RTRS_CLIENT" = rust ] && LOAD_DEPS+=" rtrs_client"
+[ "$RNBD_SERVER" = c ] && [ "$RTRS_SERVER" = rust ] && LOAD_DEPS+=" rtrs_server"
+register modules_load_unload 120 "$LOAD_DEPS"
 case_modules_load_unload() {
 	local m
 	for m in $ALL_MODULES; do [ -d /sys/module/$m ] || fail "$m not loaded"; done

@@ -59,10 +59,21 @@ check_attr() {
 	[[ "$v" =~ $3 ]] || fail "$1 reads '$v', expected /$3/"
 }
 
+# The entries a path directory has on both sides (§2.3, §3.1): named <src>@<dst>.
+check_path_dir() {
+	local ip='ip:[0-9.]+'
+	[[ "${1##*/}" =~ ^$ip@$ip$ ]] || fail "path directory name '${1##*/}'"
+	check_attr $1/hca_name 444 "^${SOFT_RDMA}[01]$"
+	check_attr $1/hca_port 444 '^1$'
+	check_attr $1/src_addr 444 "^$ip$"
+	check_attr $1/dst_addr 444 "^$ip$"
+	[ "$(cat $1/src_addr)@$(cat $1/dst_addr)" = "${1##*/}" ] || fail "$1: name differs from src@dst"
+}
+
 # Every entry of the four classes, with its mode and read format (sysfs-abi.md §1-5).
 register sysfs_abi 300 "$ALL_MODULES"
 case_sysfs_abi() {
-	local ip='ip:[0-9.]+' usage
+	local usage
 	# Module parameters (§1)
 	check_attr /sys/module/rtrs_server/parameters/always_invalidate 444 '^[YN]$'
 	check_attr /sys/module/rtrs_server/parameters/max_chunk_size 444 '^131072$'
@@ -101,12 +112,7 @@ case_sysfs_abi() {
 	[ "$nr" = 2 ] || fail "$s/paths has $nr entries, expected 2"
 	local p
 	for p in $s/paths/*; do
-		[[ "${p##*/}" =~ ^$ip@$ip$ ]] || fail "path directory name '${p##*/}'"
-		check_attr $p/hca_name 444 "^${SOFT_RDMA}[01]$"
-		check_attr $p/hca_port 444 '^1$'
-		check_attr $p/src_addr 444 "^$ip$"
-		check_attr $p/dst_addr 444 "^$ip$"
-		[ "$(cat $p/src_addr)@$(cat $p/dst_addr)" = "${p##*/}" ] || fail "$p: name differs from src@dst"
+		check_path_dir $p
 		check_attr $p/state 444 '^connected$'
 		check_attr $p/reconnect 644 '^Usage: echo 1 > reconnect$'
 		check_attr $p/disconnect 644 '^Usage: echo 1 > disconnect$'
@@ -126,11 +132,7 @@ case_sysfs_abi() {
 	wait_until 10 test -d $v || fail "no $v"
 	[ "$(ls $v/paths | wc -l)" = 2 ] || fail "$v/paths does not have 2 entries"
 	for p in $v/paths/*; do
-		[[ "${p##*/}" =~ ^$ip@$ip$ ]] || fail "server path directory name '${p##*/}'"
-		check_attr $p/hca_name 444 "^${SOFT_RDMA}[01]$"
-		check_attr $p/hca_port 444 '^1$'
-		check_attr $p/src_addr 444 "^$ip$"
-		check_attr $p/dst_addr 444 "^$ip$"
+		check_path_dir $p
 		check_attr $p/disconnect 644 '^Usage: echo 1 > disconnect$'
 		check_attr $p/stats/rdma 644 '^[0-9]+ [0-9]+ [0-9]+ [0-9]+$'
 	done

@@ -34,7 +34,12 @@ setup_fail() { echo "setup: $*" > "$RESULTS/setup.failed"; exit 1; }
 
 start_soft_rdma || setup_fail "soft-RDMA ($SOFT_RDMA)"
 
-(load_modules) || setup_fail "loading the module set"
+# A C RNBD module cannot load over a Rust RTRS module that does not export the rtrs.h API
+# yet: then the set stays incomplete and the cases that need it are expected failures.
+if ! (load_modules); then
+	[ -n "$(pending_tag $ALL_MODULES)" ] || setup_fail "loading the module set"
+	echo "module set incomplete because of a pending Rust module" > "$RESULTS/setup.incomplete"
+fi
 modprobe brd rd_nr=2 rd_size=65536 || setup_fail "modprobe brd"
 modprobe null_blk nr_devices=1 queue_mode=2 irqmode=0 memory_backed=1 gb=1 || setup_fail "modprobe null_blk"
 

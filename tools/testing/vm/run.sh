@@ -21,39 +21,17 @@ FLAVOR=${FLAVOR:-debug}
 
 tag="clt-${RTRS_CLIENT}${RNBD_CLIENT}_srv-${RTRS_SERVER}${RNBD_SERVER}_${SOFT_RDMA}_${FLAVOR}"
 RESULTS=${RESULTS:-$repo/results/vmtest/$tag}
-kdir=$("$repo/scripts/kernel.sh" --path "$FLAVOR")
-[ -f "$kdir/.rnbd-rs-built" ] || die "vmtest: no $FLAVOR kernel at $kdir (run 'make kernel FLAVOR=$FLAVOR')"
-[ -x "$VNG" ] || die "vmtest: virtme-ng missing at $VNG (run 'make deps')"
-export PATH="${VNG%/*}:$PATH"
 if [ "$RTRS_CLIENT$RTRS_SERVER$RNBD_CLIENT$RNBD_SERVER" != cccc ]; then
 	for m in rtrs_client rtrs_server rnbd_client rnbd_server; do
 		[ -f "$repo/$m.ko" ] || die "vmtest: $repo/$m.ko not built (run 'make')"
 	done
 fi
 
-rm -rf "$RESULTS"
-mkdir -p "$RESULTS"
-cat > "$RESULTS/config.sh" <<CFG
-REPO='$repo'
-RESULTS='$RESULTS'
-RTRS_CLIENT=$RTRS_CLIENT
-RTRS_SERVER=$RTRS_SERVER
-RNBD_CLIENT=$RNBD_CLIENT
-RNBD_SERVER=$RNBD_SERVER
-SOFT_RDMA=$SOFT_RDMA
-FLAVOR=$FLAVOR
-CASES='${CASES:-}'
-CFG
-
-step "vmtest: $tag: booting $kdir under TCG"
+step "vmtest: $tag: booting the $FLAVOR kernel under TCG"
 start=$(date +%s)
-set +e
-timeout -k 30 "${VM_TIMEOUT:-2400}" "$VNG" --run "$kdir" --disable-kvm --cpus 2 --memory 4G \
-	--network user --rwdir "$RESULTS" \
-	--append "kmemleak=on panic_on_warn=0 hung_task_panic=0" \
-	--exec "$repo/tools/testing/vm/guest.sh $RESULTS" </dev/null >"$RESULTS/console.log" 2>&1
-vm_rc=$?
-set -e
+REPO=$repo
+vm_rc=0
+boot_guest "$FLAVOR" "$RESULTS" "${VM_TIMEOUT:-2400}" "$repo/tools/testing/vm/guest.sh" || vm_rc=$?
 step "vmtest: $tag: guest finished after $(( $(date +%s) - start )) s (exit $vm_rc)"
 
 exec "$repo/tools/testing/vm/report.sh" "$RESULTS" "$tag"
