@@ -2,10 +2,9 @@
 
 //! RDMA Network Block Device Client (`rnbd_client`), in Rust.
 //!
-//! Drop-in for the C module of the same name in Linux 6.12. At this stage the module only
-//! registers itself with the kernel:
-//! the RNBD client block device is not implemented yet, so it
-//! offers nothing a caller could mistake for a working block device.
+//! Drop-in for the C module of the same name in Linux 6.12. For now the module only
+//! registers itself: the RNBD client block device is not implemented yet, so it offers
+//! nothing a caller could mistake for a working block device.
 
 use kernel::prelude::*;
 

@@ -2,10 +2,9 @@
 
 //! RDMA Network Block Device Server (`rnbd_server`), in Rust.
 //!
-//! Drop-in for the C module of the same name in Linux 6.12. At this stage the module only
-//! registers itself with the kernel:
-//! the RNBD server is not implemented yet, so it
-//! offers nothing a caller could mistake for a working block device server.
+//! Drop-in for the C module of the same name in Linux 6.12. For now the module only
+//! registers itself: the RNBD server is not implemented yet, so it offers
+//! nothing a caller could mistake for a working block device server.
 
 use kernel::prelude::*;
 

@@ -2,10 +2,9 @@
 
 //! RDMA Transport Client (`rtrs_client`), in Rust.
 //!
-//! Drop-in for the C module of the same name in Linux 6.12. At this stage the module only
-//! registers itself with the kernel:
-//! the RTRS client transport is not implemented yet, so it
-//! offers nothing a caller could mistake for a working transport.
+//! Drop-in for the C module of the same name in Linux 6.12. For now the module only
+//! registers itself: the RTRS client transport is not implemented yet, so it offers
+//! nothing a caller could mistake for a working transport.
 
 use kernel::prelude::*;
 
