@@ -60,7 +60,7 @@ for c in "${order[@]}"; do
 	( cd "$CASE_DIR" && export CASE_DIR && timeout -k 10 "${CASE_TIMEOUT[$c]}" bash -c \
 		'. "$RESULTS/config.sh"; . "$REPO/tools/testing/vm/lib.sh";
 		 for f in "$REPO"/tools/testing/cases/*.sh; do . "$f"; done
-		 set -o pipefail; case_'"$c" ) > "$CASE_DIR/log" 2>&1
+		 set -o pipefail -x; case_'"$c" ) > "$CASE_DIR/log" 2>&1
 	rc=$?
 	echo $(( $(date +%s) - start )) > "$CASE_DIR/seconds"
 	# Every case leaves the trees as it found them; restore them for the next case.
