@@ -178,6 +178,16 @@ mod tests {
         parse(s, 2).unwrap_err()
     }
 
+    #[track_caller]
+    fn assert_invalid(s: &[u8]) {
+        let e = err(s);
+        assert!(
+            matches!(e, MapOptError::Invalid(_)),
+            "{:?}: {e:?}",
+            String::from_utf8_lossy(s)
+        );
+    }
+
     #[test]
     fn minimal() {
         let o = parse(OK, 2).unwrap();
@@ -198,10 +208,7 @@ mod tests {
         .unwrap();
         assert_eq!(o.sessname, b"s1");
         // A tab inside the buffer is not a separator.
-        assert!(matches!(
-            err(b"sessname=s1\tdevice_path=/x"),
-            MapOptError::Invalid(_)
-        ));
+        assert_invalid(b"sessname=s1\tdevice_path=/x");
     }
 
     #[test]
@@ -216,23 +223,11 @@ mod tests {
             err(b"device_path=/x"),
             MapOptError::Invalid("parameters missing")
         );
-        assert!(matches!(
-            err(b"sessname= device_path=/x"),
-            MapOptError::Invalid(_)
-        ));
-        assert!(matches!(
-            err(b"sessname device_path=/x"),
-            MapOptError::Invalid(_)
-        ));
-        assert!(matches!(
-            err(b"bogus=1 sessname=s device_path=/x"),
-            MapOptError::Invalid(_)
-        ));
+        assert_invalid(b"sessname= device_path=/x");
+        assert_invalid(b"sessname device_path=/x");
+        assert_invalid(b"bogus=1 sessname=s device_path=/x");
         // Case-sensitive keys, as match_token.
-        assert!(matches!(
-            err(b"SESSNAME=s device_path=/x"),
-            MapOptError::Invalid(_)
-        ));
+        assert_invalid(b"SESSNAME=s device_path=/x");
     }
 
     #[test]
@@ -257,7 +252,7 @@ mod tests {
         ] {
             let mut s = bad.to_vec();
             s.extend_from_slice(b" sessname=s device_path=/x");
-            assert!(matches!(err(&s), MapOptError::Invalid(_)), "{bad:?}");
+            assert_invalid(&s);
         }
     }
 
@@ -303,14 +298,8 @@ mod tests {
             let s = format!("sessname=s device_path=/x access_mode={v}");
             assert_eq!(parse(s.as_bytes(), 2).unwrap().access_mode, m);
         }
-        assert!(matches!(
-            err(b"sessname=s device_path=/x access_mode=RW"),
-            MapOptError::Invalid(_)
-        ));
-        assert!(matches!(
-            err(b"sessname=s device_path=/x access_mode=bogus"),
-            MapOptError::Invalid(_)
-        ));
+        assert_invalid(b"sessname=s device_path=/x access_mode=RW");
+        assert_invalid(b"sessname=s device_path=/x access_mode=bogus");
     }
 
     #[test]
