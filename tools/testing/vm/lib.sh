@@ -217,3 +217,12 @@ start_soft_rdma() {
 	NIC=$nic
 	export ADDR1 ADDR2 NIC
 }
+
+## The abstraction self-test module (tools/testing/selftest), driven through its sysfs class.
+## Its cases run only when the Rust modules are under test (the module is ours either way).
+SELFTEST_CTL=/sys/class/rnbd-rs-selftest/ctl
+selftest_wanted() { [ "$RTRS_CLIENT" = rust ] || [ "$RNBD_CLIENT" = rust ]; }
+selftest_load() { insmod "$REPO/rnbd_rs_selftest.ko" || fail "insmod rnbd_rs_selftest failed"; }
+selftest_unload() { rmmod rnbd_rs_selftest || fail "rmmod rnbd_rs_selftest failed"; }
+# selftest_run TEST ARG: runs one test of the module; the write's errno is the verdict.
+selftest_run() { expect_write OK "$SELFTEST_CTL/$1" "$2"; }
