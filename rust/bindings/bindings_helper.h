@@ -12,6 +12,7 @@
 #include <linux/device.h>
 #include <linux/device/class.h>
 #include <linux/dma-mapping.h>
+#include <linux/errno.h>
 #include <linux/inet.h>
 #include <linux/in.h>
 #include <linux/in6.h>
@@ -40,9 +41,11 @@ const blk_features_t RUST_CONST_HELPER_BLK_FEAT_ROTATIONAL = BLK_FEAT_ROTATIONAL
 const blk_mode_t RUST_CONST_HELPER_BLK_OPEN_READ = BLK_OPEN_READ;
 const blk_mode_t RUST_CONST_HELPER_BLK_OPEN_WRITE = BLK_OPEN_WRITE;
 const blk_mode_t RUST_CONST_HELPER_BLK_OPEN_EXCL = BLK_OPEN_EXCL;
-const blk_status_t RUST_CONST_HELPER_BLK_STS_OK = BLK_STS_OK;
 const blk_status_t RUST_CONST_HELPER_BLK_STS_IOERR = BLK_STS_IOERR;
 const blk_status_t RUST_CONST_HELPER_BLK_STS_RESOURCE = BLK_STS_RESOURCE;
 const blk_status_t RUST_CONST_HELPER_BLK_STS_DEV_RESOURCE = BLK_STS_DEV_RESOURCE;
 const blk_status_t RUST_CONST_HELPER_BLK_STS_NOTSUPP = BLK_STS_NOTSUPP;
-const umode_t RUST_CONST_HELPER_SYSFS_PREALLOC = SYSFS_PREALLOC;
+const int RUST_CONST_HELPER_WORK_CPU_UNBOUND = WORK_CPU_UNBOUND;
+const unsigned int RUST_CONST_HELPER_WQ_MEM_RECLAIM = WQ_MEM_RECLAIM;
+const unsigned int RUST_CONST_HELPER_WQ_HIGHPRI = WQ_HIGHPRI;
+const unsigned int RUST_CONST_HELPER_WQ_UNBOUND = WQ_UNBOUND;

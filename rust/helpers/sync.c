@@ -1,1 +1,48 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+
+#include <linux/completion.h>
+#include <linux/workqueue.h>
+
+/*
+ * One lockdep class for the wait-queue lock of every completion a module creates: that lock
+ * is only held inside complete() and the wait functions, never nested.
+ */
+void rnbd_rs_helper_init_completion(struct completion *x)
+{
+	init_completion(x);
+}
+
+void rnbd_rs_helper_reinit_completion(struct completion *x)
+{
+	reinit_completion(x);
+}
+
+/* INIT_DELAYED_WORK with the lockdep classes of the caller (one per Rust call site). */
+void rnbd_rs_helper_init_delayed_work(struct delayed_work *dwork, work_func_t func,
+				      const char *name, struct lock_class_key *work_key,
+				      struct lock_class_key *timer_key)
+{
+	__init_work(&dwork->work, 0);
+	dwork->work.data = (atomic_long_t)WORK_DATA_INIT();
+	lockdep_init_map(&dwork->work.lockdep_map, name, work_key, 0);
+	INIT_LIST_HEAD(&dwork->work.entry);
+	dwork->work.func = func;
+	init_timer_key(&dwork->timer, delayed_work_timer_fn, TIMER_IRQSAFE, name, timer_key);
+}
+
+/* alloc_workqueue is variadic; Rust passes the name as the format's only argument. */
+struct workqueue_struct *rnbd_rs_helper_alloc_workqueue(const char *name, unsigned int flags,
+						       int max_active)
+{
+	return alloc_workqueue("%s", flags, max_active, name);
+}
+
+unsigned long rnbd_rs_helper_msecs_to_jiffies(const unsigned int m)
+{
+	return msecs_to_jiffies(m);
+}
+
+bool rnbd_rs_helper_delayed_work_pending(struct delayed_work *dwork)
+{
+	return delayed_work_pending(dwork);
+}

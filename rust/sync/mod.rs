@@ -1,6 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-//! Completions, waiting with a timeout, and delayed work: what the 6.12 `kernel` crate lacks.
+//! Completions, waiting with a timeout, delayed work and module-owned workqueues: what the
+//! 6.12 `kernel` crate lacks.
 //!
 //! C headers: [include/linux/completion.h](srctree/include/linux/completion.h),
 //! [include/linux/workqueue.h](srctree/include/linux/workqueue.h).
+
+mod completion;
+mod delayed_work;
+mod lock_class;
+mod workqueue;
+
+pub(crate) use completion::Completion;
+pub(crate) use delayed_work::{impl_has_delayed_work, new_delayed_work};
+pub(crate) use lock_class::static_lock_class;
+pub(crate) use delayed_work::{DelayedWork, DelayedWorkItem, HasDelayedWork};
+pub(crate) use lock_class::LockClassKey;
+pub(crate) use workqueue::{OwnedQueue, WqFlags};

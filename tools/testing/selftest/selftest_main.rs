@@ -10,13 +10,16 @@ use kernel::prelude::*;
 #[allow(dead_code)]
 #[path = "../../../rust/bindings/mod.rs"]
 mod bindings;
+#[allow(unused_imports, unused_macros)]
+#[path = "../../../rust/error.rs"]
+mod error;
 #[allow(dead_code)]
 #[path = "../../../rust/block/mod.rs"]
 mod block;
 #[allow(dead_code)]
 #[path = "../../../rust/rdma/mod.rs"]
 mod rdma;
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports, unused_macros)]
 #[path = "../../../rust/sync/mod.rs"]
 mod sync;
 #[allow(dead_code)]
@@ -25,6 +28,7 @@ mod sysfs;
 
 mod block_test;
 mod rdma_test;
+mod sync_test;
 mod sysfs_test;
 
 module! {
@@ -40,6 +44,7 @@ struct Selftest;
 
 impl kernel::Module for Selftest {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        sync_test::run("")?;
         Ok(Self)
     }
 }
