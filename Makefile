@@ -5,6 +5,7 @@
 #   make kernel FLAVOR=...    the cached test kernel (debug: tests, perf: benchmarks)
 #   make                      the four modules against KDIR (default: cached debug kernel)
 #   make vmtest               the VM suite for one configuration (IMPL=, RTRS_CLIENT=, ...)
+#   make unsafe-report        unsafe per directory; fails on unsafe outside rust/
 #   make check                everything: host tests, lint, VM suite for IMPL=c and IMPL=rust
 #   make demo                 map a remote ram disk over soft-RoCE and run fio on it
 
@@ -35,7 +36,7 @@ SOFT_RDMA ?= rxe
 CASES ?=
 export RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER SOFT_RDMA CASES FLAVOR
 
-.PHONY: all modules deps kernel clippy fmt fmt-check hosttest vmtest check demo clean
+.PHONY: all modules deps kernel clippy fmt fmt-check hosttest unsafe-report vmtest check demo clean
 
 all: modules
 
@@ -63,6 +64,9 @@ fmt:
 
 fmt-check:
 	$(RUSTFMT) --check --edition 2021 --config-path $(KDIR)/.rustfmt.toml $(RUST_SOURCES)
+
+unsafe-report:
+	@scripts/unsafe-report.sh
 
 hosttest:
 	cd tools/testing/host && cargo clippy --quiet --all-targets -- -D warnings && cargo test --quiet

@@ -30,6 +30,7 @@ passed=$((passed + hp)) failed=$((failed + hf))
 [ "$rc" = 0 ] || { [ "$hf" -gt 0 ] || failed=$((failed + 1)); fails+=("host unit tests"); }
 
 timed make -s fmt-check; count "rustfmt --check" $?
+timed make -s unsafe-report; count "unsafe only in rust/" $?
 timed make -s clippy; count "modules build under CLIPPY=1" $?
 timed make -s modules; count "modules build" $?
 

@@ -29,7 +29,9 @@ use core::marker::PhantomData;
 use kernel::{prelude::*, sync::Arc, types::Opaque, workqueue::Queue};
 
 /// What a delayed work item does when it runs, for the field with identifier `ID`.
-pub(crate) trait DelayedWorkItem<const ID: u64 = 0>: HasDelayedWork<ID> + Send + Sync {
+pub(crate) trait DelayedWorkItem<const ID: u64 = 0>:
+    HasDelayedWork<ID> + Send + Sync
+{
     /// Runs in process context on the workqueue, with the reference the queueing took.
     fn run(this: Arc<Self>);
 }
@@ -49,7 +51,12 @@ pub(crate) unsafe trait HasDelayedWork<const ID: u64 = 0>: Sized {
         let this: *const Self = self;
         // SAFETY: By the trait's safety requirement, `OFFSET` bytes into `*self` is a
         // `DelayedWork<Self, ID>`, which lives as long as `self`.
-        unsafe { &*this.cast::<u8>().add(Self::OFFSET).cast::<DelayedWork<Self, ID>>() }
+        unsafe {
+            &*this
+                .cast::<u8>()
+                .add(Self::OFFSET)
+                .cast::<DelayedWork<Self, ID>>()
+        }
     }
 }
 

@@ -10,12 +10,12 @@ use kernel::prelude::*;
 #[allow(dead_code)]
 #[path = "../../../rust/bindings/mod.rs"]
 mod bindings;
-#[allow(unused_imports, unused_macros)]
-#[path = "../../../rust/error.rs"]
-mod error;
 #[allow(dead_code)]
 #[path = "../../../rust/block/mod.rs"]
 mod block;
+#[allow(unused_imports, unused_macros)]
+#[path = "../../../rust/error.rs"]
+mod error;
 #[allow(dead_code)]
 #[path = "../../../rust/rdma/mod.rs"]
 mod rdma;

@@ -4,8 +4,8 @@
 
 use crate::error::errno;
 use crate::sync::{
-    impl_has_delayed_work, new_delayed_work, Completion, DelayedWork, DelayedWorkItem,
-    OwnedQueue, WqFlags,
+    impl_has_delayed_work, new_delayed_work, Completion, DelayedWork, DelayedWorkItem, OwnedQueue,
+    WqFlags,
 };
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{c_str, prelude::*, sync::Arc, workqueue};
@@ -66,26 +66,41 @@ pub(crate) fn run(_arg: &str) -> Result {
 
     // A completion nobody signals times out; a signalled one does not.
     let t = ticker()?;
-    check(t.ran.wait_timeout_ms(20) == Err(errno!(ETIMEDOUT)), "unsignalled wait times out")?;
+    check(
+        t.ran.wait_timeout_ms(20) == Err(errno!(ETIMEDOUT)),
+        "unsignalled wait times out",
+    )?;
     check(!t.ran.is_done(), "not done before complete")?;
 
     // Delayed work runs once, after its delay, and a second queue while pending is refused.
     check(DelayedWork::queue(&t, workqueue::system(), 50), "queue")?;
-    check(!DelayedWork::queue(&t, workqueue::system(), 50), "second queue refused")?;
+    check(
+        !DelayedWork::queue(&t, workqueue::system(), 50),
+        "second queue refused",
+    )?;
     t.ran.wait_timeout_ms(5000)?;
     check(t.runs.load(Ordering::Relaxed) == 1, "ran exactly once")?;
 
     // A cancelled pending work never runs, and its reference is released.
-    check(DelayedWork::queue(&t, workqueue::system(), 60_000), "queue with long delay")?;
+    check(
+        DelayedWork::queue(&t, workqueue::system(), 60_000),
+        "queue with long delay",
+    )?;
     check(DelayedWork::is_pending(&t), "pending")?;
     check(DelayedWork::cancel_sync(&t), "cancel_sync stops it")?;
     check(!DelayedWork::cancel_sync(&t), "second cancel finds nothing")?;
-    check(t.runs.load(Ordering::Relaxed) == 1, "cancelled work did not run")?;
+    check(
+        t.runs.load(Ordering::Relaxed) == 1,
+        "cancelled work did not run",
+    )?;
 
     // modify() pulls a far timer in, on a workqueue of our own.
     let wq = OwnedQueue::new(c_str!("rnbd_rs_selftest_wq"), WqFlags::MEM_RECLAIM, 0)?;
     t.ran.reinit();
-    check(DelayedWork::queue(&t, &wq, 60_000), "queue on own workqueue")?;
+    check(
+        DelayedWork::queue(&t, &wq, 60_000),
+        "queue on own workqueue",
+    )?;
     DelayedWork::modify(&t, &wq, 10);
     t.ran.wait_timeout_ms(5000)?;
     check(t.runs.load(Ordering::Relaxed) == 2, "modified work ran")?;
@@ -104,6 +119,9 @@ pub(crate) fn run(_arg: &str) -> Result {
     t.ran.wait_timeout_ms(5000)?;
     drop(wq);
     drop(t);
-    check(DROPPED.load(Ordering::Relaxed) == dropped_before + 1, "no reference leaked")?;
+    check(
+        DROPPED.load(Ordering::Relaxed) == dropped_before + 1,
+        "no reference leaked",
+    )?;
     Ok(())
 }
