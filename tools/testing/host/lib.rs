@@ -8,5 +8,9 @@
 
 #[path = "../../../rtrs/common/addr.rs"]
 mod addr;
+#[path = "../../../rtrs/common/imm.rs"]
+mod imm;
 #[path = "../../../rnbd/client/map_opts.rs"]
 mod map_opts;
+#[path = "../../../rtrs/common/msg.rs"]
+mod msg;
