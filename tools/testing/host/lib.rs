@@ -12,5 +12,7 @@ mod addr;
 mod imm;
 #[path = "../../../rnbd/client/map_opts.rs"]
 mod map_opts;
+#[path = "../../../rtrs/client/mp_policy.rs"]
+mod mp_policy;
 #[path = "../../../rtrs/common/msg.rs"]
 mod msg;
