@@ -8,6 +8,8 @@
 
 #[path = "../../../rtrs/common/addr.rs"]
 mod addr;
+#[path = "../../../rtrs/common/hb.rs"]
+mod hb;
 #[path = "../../../rtrs/common/imm.rs"]
 mod imm;
 #[path = "../../../rnbd/client/map_opts.rs"]
@@ -16,3 +18,5 @@ mod map_opts;
 mod mp_policy;
 #[path = "../../../rtrs/common/msg.rs"]
 mod msg;
+#[path = "../../../rtrs/client/state.rs"]
+mod state;
