@@ -18,5 +18,7 @@ mod map_opts;
 mod mp_policy;
 #[path = "../../../rtrs/common/msg.rs"]
 mod msg;
+#[path = "../../../rtrs/client/permit.rs"]
+mod permit;
 #[path = "../../../rtrs/client/state.rs"]
 mod state;
