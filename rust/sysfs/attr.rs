@@ -192,7 +192,10 @@ impl<T> Attribute<T> {
     {
         let has_show = <T as AttributeOperations<ID>>::HAS_SHOW;
         let has_store = <T as AttributeOperations<ID>>::HAS_STORE;
-        assert!(mode & !0o775 == 0, "sysfs attribute: only permission bits, not o+w");
+        assert!(
+            mode & !0o775 == 0,
+            "sysfs attribute: only permission bits, not o+w"
+        );
         assert!(
             (mode & 0o444 != 0) == has_show,
             "sysfs attribute: readable exactly if `show` is implemented"
@@ -201,7 +204,10 @@ impl<T> Attribute<T> {
             (mode & 0o222 != 0) == has_store,
             "sysfs attribute: writable exactly if `store` is implemented"
         );
-        assert!(!self_removing || has_store, "sysfs attribute: self-removing needs `store`");
+        assert!(
+            !self_removing || has_store,
+            "sysfs attribute: self-removing needs `store`"
+        );
         // INVARIANT: Checked just above.
         Self {
             name,

@@ -99,8 +99,10 @@ impl<T: Attributes> Device<T> {
         let ret = unsafe {
             bindings::dev_set_name(dev, kernel::c_str!("%s").as_char_ptr(), name.as_char_ptr())
         };
-        // SAFETY: `dev` is initialised and named.
-        let ret = to_result(ret).and_then(|()| to_result(unsafe { bindings::device_add(dev) }));
+        let ret = to_result(ret).and_then(|()| {
+            // SAFETY: `dev` is initialised and named; its groups and class are set.
+            to_result(unsafe { bindings::device_add(dev) })
+        });
         if let Err(e) = ret {
             // SAFETY: After `device_initialize` the device is freed by its release, through
             // this put, and nothing else may free it (R11).
@@ -109,9 +111,8 @@ impl<T: Attributes> Device<T> {
         }
         // INVARIANT: Registered; the reference of `device_initialize` is ours.
         // SAFETY: `KBox::into_raw` never returns NULL.
-        Ok(Self {
-            inner: unsafe { NonNull::new_unchecked(inner) },
-        })
+        let inner = unsafe { NonNull::new_unchecked(inner) };
+        Ok(Self { inner })
     }
 
     /// The device's directory, as the parent of others or the place or target of a symlink.

@@ -47,7 +47,9 @@ impl KobjectRef {
     pub(crate) fn uevent(&self, action: Action) -> Result {
         // SAFETY: The kobject is initialised and alive (type invariant); `kobject_uevent`
         // copes with a directory that is not (or no longer) in sysfs.
-        to_result(unsafe { bindings::kobject_uevent(self.as_ptr(), action as bindings::kobject_action) })
+        to_result(unsafe {
+            bindings::kobject_uevent(self.as_ptr(), action as bindings::kobject_action)
+        })
     }
 }
 
@@ -160,7 +162,8 @@ impl<T: Attributes> Kobject<T> {
         }
         // INVARIANT: Initialised and in sysfs; the reference of `kobject_init` is ours.
         // SAFETY: `KBox::into_raw` never returns NULL.
-        Ok(Self { inner: unsafe { NonNull::new_unchecked(inner) } })
+        let inner = unsafe { NonNull::new_unchecked(inner) };
+        Ok(Self { inner })
     }
 
     /// The directory, as the parent of others or the place or target of a symlink.

@@ -116,12 +116,24 @@ impl Tmp {
             shared: shared.clone(),
             value: AtomicU32::new(0),
         };
-        let dev0 = Device::new(&class, kernel::fmt!("dev0"), Arc::new(dev_data, GFP_KERNEL)?)?;
-        let paths = Kobject::new(dev0.kobject(), kernel::fmt!("paths"), Arc::new((), GFP_KERNEL)?)?;
+        let dev0 = Device::new(
+            &class,
+            kernel::fmt!("dev0"),
+            Arc::new(dev_data, GFP_KERNEL)?,
+        )?;
+        let paths = Kobject::new(
+            dev0.kobject(),
+            kernel::fmt!("paths"),
+            Arc::new((), GFP_KERNEL)?,
+        )?;
         let path_data = PathData {
             shared: shared.clone(),
         };
-        let p0 = Kobject::new(paths.kobject(), kernel::fmt!("p0"), Arc::new(path_data, GFP_KERNEL)?)?;
+        let p0 = Kobject::new(
+            paths.kobject(),
+            kernel::fmt!("p0"),
+            Arc::new(path_data, GFP_KERNEL)?,
+        )?;
         let peer = Link::new(dev0.kobject(), ctl, kernel::c_str!("peer"))?;
         *shared.objs.lock() = Objects {
             peer: Some(peer),
