@@ -45,10 +45,12 @@ impl KobjectRef {
 
     /// Sends the uevent `action` for this directory (`KOBJ_ONLINE` on an RNBD disk, …).
     pub(crate) fn uevent(&self, action: Action) -> Result {
+        // CAST: `Action` is `repr(u32)` with the C enum's values.
+        let action = action as bindings::kobject_action;
         // SAFETY: The kobject is initialised and alive (type invariant); `kobject_uevent`
         // copes with a directory that is not (or no longer) in sysfs.
         to_result(unsafe {
-            bindings::kobject_uevent(self.as_ptr(), action as bindings::kobject_action)
+            bindings::kobject_uevent(self.as_ptr(), action)
         })
     }
 }
