@@ -14,10 +14,16 @@
  * protects it.
  */
 
+#include <linux/device.h>
 #include <linux/kobject.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/sysfs.h>
+
+void rnbd_rs_helper_dev_set_uevent_suppress(struct device *dev, int val)
+{
+	dev_set_uevent_suppress(dev, val);
+}
 
 /* Orders the "removing" flags of this module's directories against the breaks (see above). */
 static DEFINE_MUTEX(rnbd_rs_sysfs_removal_lock);

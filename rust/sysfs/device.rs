@@ -64,6 +64,46 @@ impl<T: Attributes> Device<T> {
     /// Fails with `EEXIST` if the class has a device of that name. Must not be called from an
     /// atomic context.
     pub(crate) fn new(class: &Arc<Class>, name: fmt::Arguments<'_>, data: Arc<T>) -> Result<Self> {
+        Self::register(class, name, data, false)
+    }
+
+    /// Like [`Device::new`], but the `add` uevent is held back until [`Device::announce`], so
+    /// that directories and links created under the device in between are there when udev
+    /// looks (as the C RTRS does for `paths/`). If the device is dropped unannounced, no
+    /// uevent is sent at all.
+    pub(crate) fn new_uevent_suppressed(
+        class: &Arc<Class>,
+        name: fmt::Arguments<'_>,
+        data: Arc<T>,
+    ) -> Result<Self> {
+        Self::register(class, name, data, true)
+    }
+
+    /// Sends the `add` uevent held back by [`Device::new_uevent_suppressed`].
+    ///
+    /// Takes `&mut self` because it writes kobject state bits that the handle's other
+    /// operations (sending `add` and `remove`) write too; callbacks cannot send `add`.
+    pub(crate) fn announce(&mut self) -> Result {
+        let dev = self.dev();
+        // SAFETY: The device is registered (type invariant); the exclusive borrow keeps the
+        // handle's other writers of the kobject bits away.
+        unsafe { bindings::dev_set_uevent_suppress(dev, 0) };
+        // SAFETY: As above; `kobj` is a field of the live device.
+        to_result(unsafe {
+            bindings::kobject_uevent(
+                ptr::addr_of_mut!((*dev).kobj),
+                bindings::kobject_action_KOBJ_ADD,
+            )
+        })
+    }
+
+    /// Creates and adds the device; `suppress` holds back its uevents.
+    fn register(
+        class: &Arc<Class>,
+        name: fmt::Arguments<'_>,
+        data: Arc<T>,
+        suppress: bool,
+    ) -> Result<Self> {
         let name = CString::try_from_fmt(name)?;
         let table = Table::new(Some(DeviceCallbacks {
             show: Self::show_callback,
@@ -94,6 +134,10 @@ impl<T: Attributes> Device<T> {
             (*dev).class = class.as_ptr();
             (*dev).groups = groups;
             (*dev).release = Some(Self::release_callback);
+        }
+        if suppress {
+            // SAFETY: `dev` is initialised and not yet visible to anyone else.
+            unsafe { bindings::dev_set_uevent_suppress(dev, 1) };
         }
         // SAFETY: `"%s"` consumes the one NUL-terminated string argument; the name is copied.
         let ret = unsafe {

@@ -49,9 +49,7 @@ impl KobjectRef {
         let action = action as bindings::kobject_action;
         // SAFETY: The kobject is initialised and alive (type invariant); `kobject_uevent`
         // copes with a directory that is not (or no longer) in sysfs.
-        to_result(unsafe {
-            bindings::kobject_uevent(self.as_ptr(), action)
-        })
+        to_result(unsafe { bindings::kobject_uevent(self.as_ptr(), action) })
     }
 }
 
@@ -168,6 +166,18 @@ impl<T: Attributes> Kobject<T> {
         Ok(Self { inner })
     }
 
+    /// Sends the `add` uevent for the directory (a kobject directory sends none by itself).
+    ///
+    /// Takes `&mut self` because it writes kobject state bits that the handle's removal
+    /// writes too; callbacks cannot send `add`.
+    pub(crate) fn announce(&mut self) -> Result {
+        // SAFETY: The kobject is in sysfs (type invariant); the exclusive borrow keeps the
+        // handle's other writers of the kobject bits away.
+        to_result(unsafe {
+            bindings::kobject_uevent(self.kobject().as_ptr(), bindings::kobject_action_KOBJ_ADD)
+        })
+    }
+
     /// The directory, as the parent of others or the place or target of a symlink.
     pub(crate) fn kobject(&self) -> &KobjectRef {
         // SAFETY: By the type invariant the kobject is initialised and our reference keeps it
@@ -239,6 +249,14 @@ impl<T: Attributes> Kobject<T> {
                 count,
             )
         }
+    }
+}
+
+impl Kobject<()> {
+    /// Creates the directory `name` under `parent`, without attribute files (`paths/`,
+    /// `devices/`, `sessions/`).
+    pub(crate) fn new_dir(parent: &KobjectRef, name: fmt::Arguments<'_>) -> Result<Self> {
+        Self::new(parent, name, Arc::new((), GFP_KERNEL)?)
     }
 }
 

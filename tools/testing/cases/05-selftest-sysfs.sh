@@ -39,7 +39,10 @@ case_selftest_sysfs() {
 	expect_write EINVAL "$SELFTEST_CTL/sysfs" bogus
 	expect_write ENOENT "$SELFTEST_CTL/sysfs" remove
 
-	# The temporary class: modes, reads, writes, the link.
+	# The temporary class: modes, reads, writes, the link, the uevents.
+	udevadm monitor --kernel --subsystem-match=rnbd-rs-selftest-tmp > "$CASE_DIR/uevents" 2>&1 &
+	local mon=$!
+	sleep 1
 	selftest_run sysfs create
 	expect_write EEXIST "$SELFTEST_CTL/sysfs" create
 	expect_mode 644 "$SELFTEST_DEV0/value"
@@ -59,6 +62,12 @@ case_selftest_sysfs() {
 		expect_write EINVAL "$SELFTEST_DEV0/value" "$bad"
 	done
 	expect_read 4294967295 "$SELFTEST_DEV0/value"
+	sleep 1
+	kill $mon; wait $mon 2> /dev/null
+	grep -Eq "add +/devices/virtual/rnbd-rs-selftest-tmp/dev0 " "$CASE_DIR/uevents" \
+		|| fail "no add uevent for dev0 (see uevents)"
+	[ "$(grep -Ec "change +/devices/virtual/rnbd-rs-selftest-tmp/dev0 " "$CASE_DIR/uevents")" = 2 ] \
+		|| fail "not one change uevent per value write (see uevents)"
 	expect_read "rnbd-rs sysfs self-test device" "$SELFTEST_DEV0/info"
 	{ echo 1 > "$SELFTEST_DEV0/info"; } 2> /dev/null && fail "read-only info can be written"
 	expect_read p0 "$SELFTEST_DEV0/paths/p0/name"
@@ -130,5 +139,36 @@ case_selftest_sysfs() {
 	# And the module loads again.
 	selftest_load
 	[ -d "$SELFTEST_CTL" ] || fail "no $SELFTEST_CTL after reload"
+	selftest_unload
+}
+
+# Error paths (R11, R27, R29): the n-th slab allocation of `echo create > ctl/sysfs` fails,
+# for every n until create makes fewer than n. A failed create returns an error and leaves
+# nothing behind; KASAN and kmemleak (final_rmmod) check the rollback. A separate case: each
+# of the ~150 creates is slow under TCG.
+selftest_wanted && register selftest_sysfs_failslab 900 ""
+case_selftest_sysfs_failslab() {
+	selftest_load
+	local fs=/sys/kernel/debug/failslab n res
+	[ -d $fs ] || fail "no $fs"
+	echo 0 > $fs/verbose
+	echo N > $fs/ignore-gfp-wait
+	for n in $(seq 1 400); do
+		res=$(bash -c 'echo '"$n"' > /proc/thread-self/fail-nth
+			printf "create\n" > '"$SELFTEST_CTL/sysfs"' 2> /dev/null; rc=$?
+			read -r left < /proc/thread-self/fail-nth; echo 0 > /proc/thread-self/fail-nth
+			echo "$rc $left"')
+		if [ "${res%% *}" = 0 ]; then
+			[ -d "$SELFTEST_DEV0/paths/p0" ] || fail "fail-nth $n: create succeeded without p0"
+			selftest_run sysfs remove
+		else
+			[ ! -e "$SELFTEST_TMP" ] || fail "fail-nth $n: $SELFTEST_TMP left after a failed create"
+		fi
+		[ "${res#* }" = 0 ] || break
+	done
+	echo Y > $fs/ignore-gfp-wait
+	[ "${res#* }" != 0 ] || fail "create still allocates after 400 injected failures"
+	log "create: $((n - 1)) allocations failed in turn"
+	[ ! -e "$SELFTEST_TMP" ] || fail "$SELFTEST_TMP left after the fault injection"
 	selftest_unload
 }

@@ -116,16 +116,13 @@ impl Tmp {
             shared: shared.clone(),
             value: AtomicU32::new(0),
         };
-        let dev0 = Device::new(
+        // Announced once `paths/p0` and `peer` exist.
+        let mut dev0 = Device::new_uevent_suppressed(
             &class,
             kernel::fmt!("dev0"),
             Arc::new(dev_data, GFP_KERNEL)?,
         )?;
-        let paths = Kobject::new(
-            dev0.kobject(),
-            kernel::fmt!("paths"),
-            Arc::new((), GFP_KERNEL)?,
-        )?;
+        let paths = Kobject::new_dir(dev0.kobject(), kernel::fmt!("paths"))?;
         let path_data = PathData {
             shared: shared.clone(),
         };
@@ -135,6 +132,7 @@ impl Tmp {
             Arc::new(path_data, GFP_KERNEL)?,
         )?;
         let peer = Link::new(dev0.kobject(), ctl, kernel::c_str!("peer"))?;
+        dev0.announce()?;
         *shared.objs.lock() = Objects {
             peer: Some(peer),
             p0: Some(p0),
