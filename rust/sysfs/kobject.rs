@@ -115,7 +115,7 @@ impl<T: Attributes> Kobject<T> {
     };
 
     /// Creates the directory `name` under `parent`, with the attribute files of `T` and the
-    /// payload `data`. The files exist before the directory is visible.
+    /// payload `data`. The files are created with the directory, before any uevent for it.
     ///
     /// Must not be called from an atomic context.
     pub(crate) fn new(parent: &KobjectRef, name: fmt::Arguments<'_>, data: Arc<T>) -> Result<Self> {

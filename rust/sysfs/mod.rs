@@ -17,10 +17,57 @@
 //!   shape of upstream rnull's configfs attributes.
 //! - A [`Device`] of the class (`/sys/class/<class>/<name>`) or a [`Kobject`] directory under a
 //!   device or another kobject. Both carry an `Arc<T>`; their attribute files are created
-//!   together with the directory, before it is announced (no window without files).
+//!   together with the directory, before any uevent announces it (udev never sees it bare).
+//!   [`Kobject::new_dir`] makes a directory without files (`paths/`, `devices/`).
 //! - [`Link`]s: symlinks from a directory to another one.
+//! - Uevents: a device's `add` is sent when it is registered, or, with
+//!   [`Device::new_uevent_suppressed`], only at [`Device::announce`] once its subdirectories
+//!   exist; a kobject directory sends `add` only at [`Kobject::announce`]; `change`, `online`
+//!   and `offline` through [`KobjectRef::uevent`].
 //!
 //! Every handle removes what it created when dropped.
+//!
+//! # Example
+//!
+//! A directory with a read-write `value` and a `delete` that removes the directory (the
+//! self-test `tools/testing/selftest/sysfs_test.rs` is the complete version):
+//!
+//! ```ignore
+//! struct Path { value: AtomicU32, owner: Arc<Owner> }
+//!
+//! #[vtable]
+//! impl AttributeOperations<0> for Path {
+//!     fn show(&self, page: &mut Page<'_>) -> Result {
+//!         writeln!(page, "{}", self.value.load(Ordering::Relaxed))?;
+//!         Ok(())
+//!     }
+//!     fn store(&self, _obj: &KobjectRef, input: &[u8]) -> Result {
+//!         let v = core::str::from_utf8(trim(input)).ok().and_then(|s| s.parse().ok());
+//!         self.value.store(v.ok_or(EINVAL)?, Ordering::Relaxed);
+//!         Ok(())
+//!     }
+//! }
+//!
+//! #[vtable]
+//! impl AttributeOperations<1> for Path {
+//!     fn store(&self, _obj: &KobjectRef, _input: &[u8]) -> Result {
+//!         // Take the handle out under the owner's lock, drop it after: removes this directory.
+//!         let dir = self.owner.dir.lock().take();
+//!         drop(dir.ok_or(ENODEV)?);
+//!         Ok(())
+//!     }
+//! }
+//!
+//! impl Attributes for Path {
+//!     const ATTRIBUTES: &'static [Attribute<Self>] = &[
+//!         Attribute::new::<0>(c_str!("value"), 0o644),
+//!         Attribute::new_self_removing::<1>(c_str!("delete"), 0o200),
+//!     ];
+//! }
+//!
+//! // Kept by the owner, next to (not inside) the parent's handle:
+//! let dir = Kobject::new(parent.kobject(), fmt!("p{}", 0), Arc::new(path, GFP_KERNEL)?)?;
+//! ```
 //!
 //! # Lifetime rules
 //!
@@ -40,7 +87,11 @@
 //!   the removal does not wait for it, and nothing it uses is freed before it returns. It is
 //!   refused with `ENODEV` if its directory is already being removed or the module is going.
 //!   Two concurrent writers both run; the store must make the removal idempotent (e.g. take the
-//!   handle out of an `Option`).
+//!   handle out of an `Option`). After the store returns, the file is gone with its directory.
+//! - A store may instead hand the handle to a work item that drops it later (C rtrs-srv's
+//!   `disconnect` schedules the close): a plain attribute suffices for that, since the removal
+//!   then waits for the store to return, not the other way round; the module must flush such
+//!   work before it exits.
 //! - A child directory holds a reference to its parent's kobject, and a [`Link`] to the
 //!   directory it lives in. Therefore neither may be owned by the payload of that parent (a
 //!   reference cycle that would leak): keep child handles next to the parent's handle and drop

@@ -29,6 +29,7 @@ reader_loop() {
 reader_stop() { kill "$READER"; wait "$READER" 2>/dev/null; }
 
 case_selftest_sysfs() {
+	local out
 	selftest_load
 	[ -d "$SELFTEST_CTL" ] || fail "no $SELFTEST_CTL"
 	[ "$(readlink -f "$SELFTEST_CTL")" = /sys/devices/virtual/rnbd-rs-selftest/ctl ] \
@@ -71,6 +72,9 @@ case_selftest_sysfs() {
 	expect_read "rnbd-rs sysfs self-test device" "$SELFTEST_DEV0/info"
 	{ echo 1 > "$SELFTEST_DEV0/info"; } 2> /dev/null && fail "read-only info can be written"
 	expect_read p0 "$SELFTEST_DEV0/paths/p0/name"
+	expect_mode 400 "$SELFTEST_DEV0/overflow"
+	out=$(cat "$SELFTEST_DEV0/overflow" 2>&1 > /dev/null) && fail "reading overflow succeeded"
+	[[ "$out" = *"File too large"* ]] || fail "reading overflow: $out"
 	[ -L "$SELFTEST_DEV0/peer" ] || fail "dev0/peer is not a symlink"
 	[ "$(readlink "$SELFTEST_DEV0/peer")" = ../../rnbd-rs-selftest/ctl ] \
 		|| fail "dev0/peer -> $(readlink "$SELFTEST_DEV0/peer")"
@@ -87,7 +91,6 @@ case_selftest_sysfs() {
 	reader_stop
 	[ ! -e "$SELFTEST_DEV0/paths/p0" ] || fail "p0 stays after p0/delete"
 	[ -d "$SELFTEST_DEV0/paths" ] || fail "paths went with p0"
-	local out
 	out=$( { echo 1 >&3; } 2>&1 ) && fail "write to the removed p0/delete succeeded"
 	[ "$(errno_name "$out")" = ENODEV ] || fail "write to the removed p0/delete: $out"
 	exec 3>&-

@@ -10,6 +10,7 @@
 //!     value          0644  u32, "%u\n"; a store sends a `change` uevent
 //!     info           0444  fixed text
 //!     delete         0200  self-removing: removes dev0 and everything under it
+//!     overflow       0400  writes more than a page: reading fails with EFBIG
 //!     peer           ->    /sys/class/rnbd-rs-selftest/ctl
 //!     paths/p0/      kobject directories
 //!         name       0444  "p0\n"
@@ -167,6 +168,8 @@ const VALUE: u64 = 0;
 const INFO: u64 = 1;
 /// `dev0/delete`.
 const DEV_DELETE: u64 = 2;
+/// `dev0/overflow`.
+const OVERFLOW: u64 = 3;
 
 #[vtable]
 impl AttributeOperations<VALUE> for DevData {
@@ -216,11 +219,24 @@ impl AttributeOperations<DEV_DELETE> for DevData {
     }
 }
 
+#[vtable]
+impl AttributeOperations<OVERFLOW> for DevData {
+    fn show(&self, page: &mut Page<'_>) -> Result {
+        // More than a page: the last write must fail (`EFBIG`), none may overrun the buffer.
+        for _ in 0..100 {
+            page.write_bytes(&[b'x'; 63])?;
+            page.write_bytes(b"\n")?;
+        }
+        Ok(())
+    }
+}
+
 impl Attributes for DevData {
     const ATTRIBUTES: &'static [Attribute<Self>] = &[
         Attribute::new::<VALUE>(kernel::c_str!("value"), 0o644),
         Attribute::new::<INFO>(kernel::c_str!("info"), 0o444),
         Attribute::new_self_removing::<DEV_DELETE>(kernel::c_str!("delete"), 0o200),
+        Attribute::new::<OVERFLOW>(kernel::c_str!("overflow"), 0o400),
     ];
 }
 
