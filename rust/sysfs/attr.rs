@@ -26,8 +26,10 @@ use kernel::page::PAGE_SIZE;
 
 /// The page-sized buffer a `show` writes its text into.
 ///
-/// Writes beyond `PAGE_SIZE - 1` bytes are cut off and reported as [`fmt::Error`] (which `?`
-/// turns into `EINVAL`), so an over-long value fails instead of being silently truncated.
+/// At most `PAGE_SIZE - 1` bytes fit. A write (for `write!`, each formatted piece) that does
+/// not fit is refused whole:
+/// [`Page::write_bytes`] fails with `EFBIG`, `write!` with [`fmt::Error`] (which `?` turns into
+/// `EINVAL`), so an over-long value fails the read instead of being silently truncated.
 ///
 /// # Invariants
 ///
