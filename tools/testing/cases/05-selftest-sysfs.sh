@@ -28,9 +28,15 @@ reader_loop() {
 }
 reader_stop() { kill "$READER"; wait "$READER" 2>/dev/null; }
 
+# The module, freshly loaded (a failed case may have left it).
+selftest_fresh() {
+	[ ! -d /sys/module/rnbd_rs_selftest ] || selftest_unload
+	selftest_load
+}
+
 case_selftest_sysfs() {
 	local out
-	selftest_load
+	selftest_fresh
 	[ -d "$SELFTEST_CTL" ] || fail "no $SELFTEST_CTL"
 	[ "$(readlink -f "$SELFTEST_CTL")" = /sys/devices/virtual/rnbd-rs-selftest/ctl ] \
 		|| fail "ctl is not a virtual device of its class"
@@ -41,9 +47,15 @@ case_selftest_sysfs() {
 	expect_write ENOENT "$SELFTEST_CTL/sysfs" remove
 
 	# The temporary class: modes, reads, writes, the link, the uevents.
-	udevadm monitor --kernel --subsystem-match=rnbd-rs-selftest-tmp > "$CASE_DIR/uevents" 2>&1 &
-	local mon=$!
-	sleep 1
+	# The monitor listens once a synthetic uevent of ctl reaches it.
+	stdbuf -oL udevadm monitor --kernel > "$CASE_DIR/uevents" 2>&1 &
+	local mon=$! i
+	for i in $(seq 40); do
+		echo change > "$SELFTEST_CTL/uevent"
+		sleep 0.5
+		grep -Eq "change +/devices/virtual/rnbd-rs-selftest/ctl " "$CASE_DIR/uevents" && break
+	done
+	[ "$i" != 40 ] || fail "udevadm monitor sees no uevents"
 	selftest_run sysfs create
 	expect_write EEXIST "$SELFTEST_CTL/sysfs" create
 	expect_mode 644 "$SELFTEST_DEV0/value"
@@ -122,7 +134,6 @@ case_selftest_sysfs() {
 	[ ! -e "$SELFTEST_TMP" ] || fail "$SELFTEST_TMP stays after remove"
 
 	# 50 create/remove cycles, every other one deleting p0 and dev0 from within first.
-	local i
 	for i in $(seq 50); do
 		selftest_run sysfs create
 		[ -d "$SELFTEST_DEV0/paths/p0" ] || fail "cycle $i: no p0"
@@ -151,7 +162,7 @@ case_selftest_sysfs() {
 # of the ~150 creates is slow under TCG.
 selftest_wanted && register selftest_sysfs_failslab 900 ""
 case_selftest_sysfs_failslab() {
-	selftest_load
+	selftest_fresh
 	local fs=/sys/kernel/debug/failslab n res
 	[ -d $fs ] || fail "no $fs"
 	echo 0 > $fs/verbose
