@@ -12,6 +12,7 @@
 #include <linux/device.h>
 #include <linux/device/class.h>
 #include <linux/dma-mapping.h>
+#include <linux/hdreg.h>
 #include <linux/inet.h>
 #include <linux/in.h>
 #include <linux/in6.h>

@@ -36,10 +36,14 @@ module! {
 }
 
 /// The loaded self-test module.
-struct Selftest;
+struct Selftest {
+    /// The memory-backed blk-mq disk of the block test, removed on unload.
+    _disk: block_test::MemDisk,
+}
 
 impl kernel::Module for Selftest {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        Ok(Self)
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let disk = block_test::MemDisk::new(module)?;
+        Ok(Self { _disk: disk })
     }
 }
