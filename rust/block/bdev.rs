@@ -61,8 +61,8 @@ impl Holder {
     /// Any `'static` object as holder, e.g. to tell two users in one module apart.
     pub(crate) fn of<T: Sync>(object: &'static T) -> Self {
         // INVARIANT: `object` is `'static`.
-        // CAST: The address is only used as an identity; it is never written through.
-        Self((object as *const T).cast_mut().cast())
+        // The address is only used as an identity; it is never written through.
+        Self(core::ptr::from_ref(object).cast_mut().cast())
     }
 }
 

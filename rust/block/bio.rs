@@ -13,6 +13,21 @@
 //! flight. Dropping a [`Bdev`] may sleep: the owner keeps its own reference until its bios
 //! have completed, so that the completion (which may run in interrupt context) never drops
 //! the last one.
+//!
+//! # Example
+//!
+//! What the RNBD server does per I/O message (doctests are not compiled out of tree; the
+//! compiled user is `tools/testing/selftest/block_test.rs`):
+//!
+//! ```ignore
+//! let bdev = Arc::new(Bdev::open(path, Mode::ReadWrite, Some(Holder::module(module)))?, GFP_KERNEL)?;
+//! let flags = if msg_fua { Flags::FUA } else { Flags::NONE };
+//! Bio::new(&bdev, Op::Write, flags, sector, chunk)?.submit(move |res, chunk| {
+//!     // Interrupt context possible: answer the client, give the chunk back to RTRS.
+//!     id.respond(res, chunk);
+//! })?;
+//! Bio::without_data(&bdev, Op::Discard, Flags::NONE, sector, nr_sectors)?.submit(done)?;
+//! ```
 
 use crate::{
     bindings,
@@ -159,41 +174,40 @@ impl<B: Buffer> Bio<B> {
             return Err(EINVAL);
         }
         let len = buf.len();
-        let lbs = bdev.logical_block_size() as usize;
+        let lbs = usize::try_from(bdev.logical_block_size())?;
+        // CAST: Only the address is needed, for alignment and page arithmetic.
         let start = buf.as_ptr() as usize;
         if len == 0 || lbs == 0 || len % lbs != 0 || start % SECTOR_SIZE != 0 {
             return Err(EINVAL);
         }
         let page = kernel::page::PAGE_SIZE;
-        let first = start / page;
-        let last = (start + len - 1) / page;
-        let nr_vecs = last - first + 1;
-        if nr_vecs > bindings::BIO_MAX_VECS as usize {
+        let nr_vecs = (start + len - 1) / page - start / page + 1;
+        let nr_vecs = u16::try_from(nr_vecs)?;
+        if u32::from(nr_vecs) > bindings::BIO_MAX_VECS {
             return Err(EINVAL);
         }
-        // CAST: `nr_vecs <= BIO_MAX_VECS` (256), checked above.
-        let this = Self::alloc(bdev, op, flags, sector, nr_vecs as u16, buf)?;
-        let mut addr = start;
-        let end = start + len;
-        while addr < end {
-            let chunk = core::cmp::min(end - addr, page - addr % page);
-            // SAFETY: `addr` is in the buffer, which is in the direct map (`Buffer`).
-            let pg = unsafe { bindings::virt_to_page(addr as *const kernel::ffi::c_void) };
+        let this = Self::alloc(bdev, op, flags, sector, nr_vecs, buf)?;
+        let mut off = 0;
+        while off < len {
+            let in_page = (start + off) % page;
+            let chunk = core::cmp::min(len - off, page - in_page);
+            let vaddr = this.buf.as_ptr().wrapping_add(off);
+            // SAFETY: `vaddr` is in the buffer, which is in the direct map (`Buffer`).
+            let pg = unsafe { bindings::virt_to_page(vaddr.cast()) };
             // SAFETY: The bio is owned (type invariant) and has room for `nr_vecs` pages,
             // which is how many this loop adds; `chunk` stays inside one page.
             let added = unsafe {
                 bindings::bio_add_page(
                     this.bio.as_ptr(),
                     pg,
-                    // CAST: `chunk <= PAGE_SIZE` and `addr % page < PAGE_SIZE`.
-                    chunk as u32,
-                    (addr % page) as u32,
+                    u32::try_from(chunk)?,
+                    u32::try_from(in_page)?,
                 )
             };
-            if added as usize != chunk {
+            if usize::try_from(added)? != chunk {
                 return Err(EINVAL);
             }
-            addr += chunk;
+            off += chunk;
         }
         Ok(this)
     }

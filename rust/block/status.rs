@@ -31,6 +31,6 @@ pub(crate) fn status_to_result(status: bindings::blk_status_t) -> Result {
 /// `EOPNOTSUPP`, which the 6.12 `kernel::error::code` lacks: what the block layer answers
 /// for an op the device does not support (`BLK_STS_NOTSUPP`).
 pub(crate) fn eopnotsupp() -> Error {
-    // CAST: Errno values are small positive integers.
+    // CAST: Errno values are small positive integers; `from_errno` takes them negated.
     Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32))
 }

@@ -133,9 +133,19 @@ impl GenDiskBuilder {
         queue_data: T::QueueData,
     ) -> Result<GenDisk<T>> {
         let name = name.as_bytes_with_nul();
-        if name.len() > bindings::DISK_NAME_LEN as usize {
+        if name.len() > usize::try_from(bindings::DISK_NAME_LEN)? {
             return Err(EINVAL);
         }
+        // The C fields are `int`; a disk with a major needs at least one minor.
+        let devt = match self.devt {
+            Some((major, first, minors)) if minors > 0 => Some((
+                i32::try_from(major)?,
+                i32::try_from(first)?,
+                i32::try_from(minors)?,
+            )),
+            Some(_) => return Err(EINVAL),
+            None => None,
+        };
         // The operations table, per disk because `owner` is only known at run time; freed
         // with the queue data in `free_disk`, or below on failure.
         let mut fops = KBox::new(OperationsVTable::<T>::block_ops(), GFP_KERNEL)?;
@@ -169,16 +179,15 @@ impl GenDiskBuilder {
         // SAFETY: The disk is allocated and not added yet: nothing else uses it.
         unsafe {
             let d = &mut *disk;
-            if let Some((major, first_minor, minors)) = self.devt {
-                // CAST: The C fields are `int`; major and minor numbers are far smaller.
-                d.major = major as i32;
-                d.first_minor = first_minor as i32;
-                d.minors = minors as i32;
+            if let Some((major, first_minor, minors)) = devt {
+                d.major = major;
+                d.first_minor = first_minor;
+                d.minors = minors;
             }
             d.fops = fops;
             d.private_data = data.cast_mut();
             for (dst, src) in d.disk_name.iter_mut().zip(name) {
-                // CAST: Bytes of a C string.
+                // CAST: Bytes of a C string, `c_char` being `i8` or `u8` by architecture.
                 *dst = *src as kernel::ffi::c_char;
             }
             bindings::set_capacity(disk, self.capacity);

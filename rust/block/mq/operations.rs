@@ -271,6 +271,7 @@ impl<T: Operations> OperationsVTable<T> {
     unsafe extern "C" fn map_queues_callback(set: *mut bindings::blk_mq_tag_set) {
         // SAFETY: The set is valid; `driver_data` holds the number of poll queues
         // (see `TagSet::new`).
+        // CAST: The pointer-sized value came from a `u32`.
         let (nr_maps, nr_hw, nr_poll) = unsafe {
             (
                 (*set).nr_maps,
@@ -279,15 +280,16 @@ impl<T: Operations> OperationsVTable<T> {
             )
         };
         let mut offset = 0;
-        for i in 0..nr_maps {
+        for i in 0..nr_maps.min(bindings::hctx_type_HCTX_MAX_TYPES) {
             let nr = match i {
                 bindings::hctx_type_HCTX_TYPE_DEFAULT => nr_hw - nr_poll,
                 bindings::hctx_type_HCTX_TYPE_POLL => nr_poll,
                 _ => 0,
             };
-            // CAST: `i < nr_maps <= HCTX_MAX_TYPES`.
+            // CAST: `i < nr_maps <= HCTX_MAX_TYPES` (3).
+            let i = i as usize;
             // SAFETY: `map` has `HCTX_MAX_TYPES` entries, `i` is below `nr_maps`.
-            let map = unsafe { &mut (*set).map[i as usize] };
+            let map = unsafe { &mut (*set).map[i] };
             map.nr_queues = nr;
             if nr == 0 {
                 // The read map shares the default queues; blk-mq copies the default map.

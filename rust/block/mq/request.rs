@@ -4,7 +4,7 @@
 //!
 //! C header: [include/linux/blk-mq.h](srctree/include/linux/blk-mq.h).
 
-use super::{operations::Operations, SgTable};
+use super::{operations::Operations, MappedSg, SgTable};
 use crate::{bindings, block::to_blk_status};
 use core::{marker::PhantomData, ops::Deref, ptr::NonNull};
 use kernel::{prelude::*, types::Opaque};
@@ -118,25 +118,6 @@ impl RequestRef {
         // SAFETY: The request is valid (type invariant); a started request has `mq_hctx`.
         unsafe { (*(*self.as_raw()).mq_hctx).queue_num }
     }
-
-    /// Maps the request's data into `sg` (`blk_rq_map_sg`) and returns the number of
-    /// entries used. Fails with `EINVAL` if the table is too small.
-    ///
-    /// Needs `&mut` on the table only; the request must be owned by the caller, which is
-    /// why this is reached through [`Request::parts`] in practice.
-    pub(crate) fn map_sg(&self, sg: &mut SgTable) -> Result<usize> {
-        if usize::from(self.nr_phys_segments()) > sg.capacity() {
-            return Err(EINVAL);
-        }
-        let rq = self.as_raw();
-        // SAFETY: The request is valid and `sg` has room for its segments (checked).
-        let n = unsafe { bindings::blk_rq_map_sg((*rq).q, rq, sg.as_mut_ptr()) };
-        // CAST: `blk_rq_map_sg` returns a count in `0..=nr_phys_segments`.
-        let n = n as usize;
-        // SAFETY: The entries were just filled for this request, owned by the caller.
-        unsafe { sg.set_nents(n) };
-        Ok(n)
-    }
 }
 
 /// A request owned by the driver, from `queue_rq` until it is ended.
@@ -188,15 +169,16 @@ impl<T: Operations> Request<T> {
         unsafe { &*bindings::blk_mq_rq_to_pdu(self.ptr.as_ptr()).cast::<T::RequestData>() }
     }
 
-    /// The request's view and its data, borrowed apart (e.g. to map into an
-    /// [`SgTable`] kept in the data).
-    pub(crate) fn parts(&mut self) -> (&RequestRef, &mut T::RequestData) {
+    /// The request and its data, borrowed apart, e.g. to map the request into an
+    /// [`SgTable`] kept in the data.
+    pub(crate) fn parts(&mut self) -> (OwnedRef<'_>, &mut T::RequestData) {
         let rq = self.ptr.as_ptr();
         // SAFETY: The PDU holds an initialised `T::RequestData` and `&mut self` makes this
         // the only reference to it (type invariant: only the owner reaches the PDU).
         let data = unsafe { &mut *bindings::blk_mq_rq_to_pdu(rq).cast::<T::RequestData>() };
+        // INVARIANT: The request is owned for as long as `self` is borrowed.
         // SAFETY: The request is started and owned (type invariant).
-        (unsafe { RequestRef::from_raw(rq) }, data)
+        (OwnedRef(unsafe { RequestRef::from_raw(rq) }), data)
     }
 
     /// Ends the request with `res` (`blk_mq_end_request`). Any context.
@@ -215,6 +197,39 @@ impl<T: Operations> Request<T> {
         // SAFETY: The request is owned and handed over once; the `complete` callback
         // takes ownership again.
         unsafe { bindings::blk_mq_complete_request(rq) };
+    }
+}
+
+/// A request borrowed from its owning [`Request`]: what may be done only while the request
+/// is owned, such as mapping its data, which is gone once the request ends.
+///
+/// # Invariants
+///
+/// The request is owned by a [`Request`] handle for the lifetime `'a`.
+pub(crate) struct OwnedRef<'a>(&'a RequestRef);
+
+impl OwnedRef<'_> {
+    /// Maps the request's data into `sg` (`blk_rq_map_sg`). The mapping can be used for
+    /// as long as both stay borrowed. Fails with `EINVAL` if the table is too small.
+    pub(crate) fn map_sg<'b>(&'b self, sg: &'b mut SgTable) -> Result<MappedSg<'b>> {
+        if usize::from(self.nr_phys_segments()) > sg.capacity() {
+            return Err(EINVAL);
+        }
+        let rq = self.as_raw();
+        // SAFETY: The request is owned (type invariant), so its bios stay; `sg` has room
+        // for its segments (checked).
+        let n = unsafe { bindings::blk_rq_map_sg((*rq).q, rq, sg.as_mut_ptr()) };
+        let n = usize::try_from(n)?;
+        // SAFETY: The first `n` entries were just filled for this request, which stays
+        // owned for `'b`.
+        Ok(unsafe { MappedSg::new(sg, n) })
+    }
+}
+
+impl Deref for OwnedRef<'_> {
+    type Target = RequestRef;
+    fn deref(&self) -> &RequestRef {
+        self.0
     }
 }
 

@@ -5,10 +5,11 @@
 //! C header: [include/linux/scatterlist.h](srctree/include/linux/scatterlist.h).
 //!
 //! A driver keeps one [`SgTable`] per request, usually in its
-//! [`RequestData`](super::Operations::RequestData), sized for the disk's `max_segments`, and
-//! fills it with [`RequestRef::map_sg`](super::RequestRef::map_sg) (`blk_rq_map_sg`). The
-//! RNBD client hands the entries to RTRS; a memory-backed driver copies through
-//! [`SgTable::for_each_segment`].
+//! [`RequestData`](super::Operations::RequestData), sized for the disk's `max_segments`.
+//! [`OwnedRef::map_sg`](super::OwnedRef::map_sg) (`blk_rq_map_sg`) fills it and returns a
+//! [`MappedSg`], which borrows both the table and the owned request, so the mapping cannot
+//! outlive the request. The RNBD client hands the entries to RTRS; a memory-backed driver
+//! copies through [`MappedSg::for_each_segment`].
 
 use crate::bindings;
 use core::marker::PhantomData;
@@ -18,38 +19,33 @@ use kernel::{alloc::Flags, page::PAGE_SIZE, prelude::*};
 ///
 /// # Invariants
 ///
-/// - `entries` holds `capacity` entries initialised by `sg_init_table` (the last one marked
-///   as the end), in one allocation that does not move.
-/// - The first `nents` entries describe pages of a request mapped by `map_sg`; those pages
-///   stay valid while the request is owned by the driver.
+/// `entries` holds `capacity` entries initialised by `sg_init_table` (the last one marked
+/// as the end), in one allocation that does not move.
 pub(crate) struct SgTable {
     /// The entries.
     entries: KVec<bindings::scatterlist>,
-    /// How many entries the last mapping filled.
-    nents: usize,
 }
 
 // SAFETY: The entries are plain data describing pages; the table may move between threads.
 unsafe impl Send for SgTable {}
-// SAFETY: `&self` methods only read the entries.
+// SAFETY: No `&self` method gives access to the entries.
 unsafe impl Sync for SgTable {}
 
 impl SgTable {
     /// Allocates a table with room for `capacity` entries.
     pub(crate) fn new(capacity: usize, flags: Flags) -> Result<Self> {
-        if capacity == 0 {
+        let n = u32::try_from(capacity)?;
+        if n == 0 {
             return Err(EINVAL);
         }
         let mut entries = KVec::with_capacity(capacity, flags)?;
         for _ in 0..capacity {
             entries.push(bindings::scatterlist::default(), flags)?;
         }
-        // CAST: `sg_init_table` takes the count as `unsigned int`.
-        let n = u32::try_from(capacity)?;
         // SAFETY: `entries` has `capacity` initialised elements.
         unsafe { bindings::sg_init_table(entries.as_mut_ptr(), n) };
-        // INVARIANT: The table was initialised above; nothing is mapped yet.
-        Ok(Self { entries, nents: 0 })
+        // INVARIANT: The table was initialised above.
+        Ok(Self { entries })
     }
 
     /// The number of entries the table can hold.
@@ -57,25 +53,45 @@ impl SgTable {
         self.entries.len()
     }
 
-    /// The number of entries filled by the last mapping.
+    /// The raw table, for `blk_rq_map_sg`.
+    pub(super) fn as_mut_ptr(&mut self) -> *mut bindings::scatterlist {
+        self.entries.as_mut_ptr()
+    }
+}
+
+/// A request's data mapped into an [`SgTable`], valid while the request is owned.
+///
+/// # Invariants
+///
+/// The first `nents` entries of `sg` describe the pages of a request that stays owned by
+/// the driver for `'a`, so those pages stay valid.
+pub(crate) struct MappedSg<'a> {
+    /// The table.
+    sg: &'a mut SgTable,
+    /// The number of entries filled.
+    nents: usize,
+}
+
+impl<'a> MappedSg<'a> {
+    /// Wraps a table just filled by `blk_rq_map_sg`.
+    ///
+    /// # Safety
+    ///
+    /// The first `nents` entries of `sg` were filled for a request owned for `'a`.
+    pub(super) unsafe fn new(sg: &'a mut SgTable, nents: usize) -> Self {
+        // INVARIANT: Guaranteed by the caller.
+        Self { sg, nents }
+    }
+
+    /// The number of entries filled.
     pub(crate) fn nents(&self) -> usize {
         self.nents
     }
 
-    /// The raw table, for `blk_rq_map_sg` and for DMA mapping by the RDMA layer.
+    /// The raw entries, for DMA mapping by the RDMA layer (`ib_dma_map_sg`), which must
+    /// unmap them before the request ends.
     pub(crate) fn as_mut_ptr(&mut self) -> *mut bindings::scatterlist {
-        self.entries.as_mut_ptr()
-    }
-
-    /// Records how many entries a mapping filled.
-    ///
-    /// # Safety
-    ///
-    /// The first `nents` entries were just filled by `blk_rq_map_sg` for a request that the
-    /// caller owns until the table is mapped again.
-    pub(crate) unsafe fn set_nents(&mut self, nents: usize) {
-        // INVARIANT: Guaranteed by the caller.
-        self.nents = nents;
+        self.sg.as_mut_ptr()
     }
 
     /// Calls `f` on every piece of the mapped data, at most one page each, in order.
@@ -85,35 +101,33 @@ impl SgTable {
         &mut self,
         mut f: impl FnMut(&mut Segment<'_>) -> Result,
     ) -> Result {
-        let mut sg = self.entries.as_mut_ptr();
+        let mut sg = self.sg.as_mut_ptr();
         for _ in 0..self.nents {
             // SAFETY: `sg` is one of the first `nents` entries (type invariant).
-            let (page, offset, length) = unsafe {
-                (
-                    bindings::sg_page(sg),
-                    (*sg).offset as usize,
-                    (*sg).length as usize,
-                )
-            };
+            let (page, offset, length) =
+                unsafe { (bindings::sg_page(sg), (*sg).offset, (*sg).length) };
+            let (offset, length) = (usize::try_from(offset)?, usize::try_from(length)?);
             let mut done = 0;
             while done < length {
                 let pos = offset + done;
                 let in_page = pos % PAGE_SIZE;
                 let len = core::cmp::min(length - done, PAGE_SIZE - in_page);
+                let nth = kernel::ffi::c_ulong::try_from(pos / PAGE_SIZE)?;
                 // SAFETY: The entry covers `length` bytes from `offset` of physically
                 // contiguous pages starting at `page` (type invariant), so page
                 // `pos / PAGE_SIZE` of them exists.
-                let pg = unsafe { bindings::nth_page(page, (pos / PAGE_SIZE) as _) };
+                let pg = unsafe { bindings::nth_page(page, nth) };
                 // SAFETY: `pg` is a valid page of the request.
                 let base = unsafe { bindings::kmap_local_page(pg) };
                 let mut seg = Segment {
-                    // SAFETY: `in_page < PAGE_SIZE`, within the mapped page.
-                    ptr: unsafe { base.cast::<u8>().add(in_page) },
+                    // INVARIANT: `in_page + len <= PAGE_SIZE`, inside the mapped page.
+                    ptr: base.cast::<u8>().wrapping_add(in_page),
                     len,
                     _p: PhantomData,
                 };
                 let res = f(&mut seg);
-                // SAFETY: `base` was mapped above; `seg` is no longer used.
+                // SAFETY: `base` was mapped above, is the latest local mapping, and `seg`
+                // is gone.
                 unsafe { bindings::kunmap_local(base) };
                 res?;
                 done += len;

@@ -18,8 +18,8 @@ use crate::block::{
     bio::{Bio, Flags, Op},
     eopnotsupp,
     mq::{
-        self, Busy, GenDisk, GenDiskBuilder, Geometry, HwCtx, Major, ReqOp, Request, RequestRef,
-        Segment, SgTable, TimeoutAction,
+        self, Busy, GenDisk, GenDiskBuilder, Geometry, HwCtx, Major, OwnedRef, ReqOp, Request,
+        RequestRef, Segment, SgTable, TimeoutAction,
     },
     SECTOR_SHIFT,
 };
@@ -323,16 +323,16 @@ struct Store {
 impl Store {
     /// Copies between the store and the data of `rq` (a read or a write).
     fn transfer(&self, rq: &mut Request<MemOps>, write: bool) -> Result {
-        let (rqref, pdu) = rq.parts();
+        let (rqref, pdu): (OwnedRef<'_>, &mut Pdu) = rq.parts();
         let pos = usize::try_from(rqref.sector())? << SECTOR_SHIFT;
         let end = pos.checked_add(rqref.bytes() as usize).ok_or(EINVAL)?;
         if end > STORE_BYTES {
             return Err(EIO);
         }
-        rqref.map_sg(&mut pdu.sg)?;
+        let mut mapped = rqref.map_sg(&mut pdu.sg)?;
         let mut data = self.data.lock();
         let mut at = pos;
-        pdu.sg.for_each_segment(|seg: &mut Segment<'_>| {
+        mapped.for_each_segment(|seg: &mut Segment<'_>| {
             let mut off = 0;
             while off < seg.len() {
                 let (c, o) = (at / CHUNK, at % CHUNK);
