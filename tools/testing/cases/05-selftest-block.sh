@@ -96,4 +96,5 @@ case_selftest_block() {
 	bye=$(dmesg | grep "block: removing $d" | tail -1)
 	log "$bye"
 	[[ "$bye" =~ ([0-9]+)\ polled ]] && [ "${BASH_REMATCH[1]}" -gt 0 ] || fail "no request went through poll: $bye"
+	[[ "$bye" =~ ([0-9]+)\ requeued ]] && [ "${BASH_REMATCH[1]}" -gt 0 ] || fail "no request was requeued: $bye"
 }

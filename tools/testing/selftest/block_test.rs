@@ -222,23 +222,47 @@ pub(crate) fn run(path: &CStr) -> Result {
         );
     }
 
-    // Ops the device does not support fail with EOPNOTSUPP, through the completion.
-    if bdev.max_write_zeroes_sectors() == 0 {
-        let res = Bio::without_data(&bdev, Op::WriteZeroes, Flags::NONE, at, 8)?
+    // Write zeroes and secure erase zero the range where the device supports them, and
+    // fail with EOPNOTSUPP, through the completion, where it does not.
+    for (op, name, max) in [
+        (
+            Op::WriteZeroes,
+            "write zeroes",
+            bdev.max_write_zeroes_sectors(),
+        ),
+        (
+            Op::SecureErase,
+            "secure erase",
+            bdev.max_secure_erase_sectors(),
+        ),
+    ] {
+        if max == 0 {
+            let res = Bio::without_data(&bdev, op, Flags::NONE, at, 8)?
+                .submit_wait()
+                .0;
+            expect_err(name, res, eopnotsupp())?;
+            pr_info!(
+                "block: {} refused with EOPNOTSUPP (not supported by {})\n",
+                name,
+                path
+            );
+            continue;
+        }
+        write(&bdev, at, Flags::NONE, pattern(len, 14)?)?;
+        // CAST: 64 KiB in sectors.
+        let sectors = core::cmp::min((len >> SECTOR_SHIFT) as u32, max);
+        Bio::without_data(&bdev, op, Flags::NONE, at, sectors)?
             .submit_wait()
-            .0;
-        expect_err("write zeroes", res, eopnotsupp())?;
+            .0?;
+        // CAST: At most 128 sectors.
+        let zeroed_len = (sectors as usize) << SECTOR_SHIFT;
+        same(name, &read(&bdev, at, zeroed_len)?, &zeroed(zeroed_len, 0)?)?;
         pr_info!(
-            "block: write zeroes refused with EOPNOTSUPP (not supported by {})\n",
-            path
+            "block: {} of {} sectors at sector {} reads back zeros\n",
+            name,
+            sectors,
+            at
         );
-    }
-    if bdev.max_secure_erase_sectors() == 0 {
-        let res = Bio::without_data(&bdev, Op::SecureErase, Flags::NONE, at, 8)?
-            .submit_wait()
-            .0;
-        expect_err("secure erase", res, eopnotsupp())?;
-        pr_info!("block: secure erase refused with EOPNOTSUPP\n");
     }
 
     // Misuse caught before submission.
@@ -318,6 +342,10 @@ struct Store {
     completed: AtomicU64,
     /// Opens of the disk.
     opens: AtomicU64,
+    /// Requests seen by `queue_rq` on the default queues.
+    queued: AtomicU64,
+    /// Requests handed back with [`Busy`] to exercise the requeue path.
+    busy: AtomicU64,
 }
 
 impl Store {
@@ -426,6 +454,15 @@ impl mq::Operations for MemOps {
             }
             return Ok(());
         }
+        // Every 64th request is handed back once, as a driver out of resources would; blk-mq
+        // requeues it and dispatches it again.
+        if store.queued.fetch_add(1, Ordering::Relaxed) % 64 == 63 {
+            store.busy.fetch_add(1, Ordering::Relaxed);
+            return Err(Busy {
+                rq,
+                dev_resource: false,
+            });
+        }
         // Other requests are carried out here and completed through `complete`.
         let res = store.execute(&mut rq);
         rq.parts().1.status = res;
@@ -507,6 +544,8 @@ impl MemDisk {
                 polled: AtomicU64::new(0),
                 completed: AtomicU64::new(0),
                 opens: AtomicU64::new(0),
+                queued: AtomicU64::new(0),
+                busy: AtomicU64::new(0),
             }),
             GFP_KERNEL,
         )?;
@@ -562,9 +601,10 @@ impl MemDisk {
 impl Drop for MemDisk {
     fn drop(&mut self) {
         pr_info!(
-            "block: removing {}: {} requests completed, {} polled, {} opens, {} sectors\n",
+            "block: removing {}: {} requests completed, {} requeued, {} polled, {} opens, {} sectors\n",
             DISK_NAME,
             self.store.completed.load(Ordering::Relaxed),
+            self.store.busy.load(Ordering::Relaxed),
             self.store.polled.load(Ordering::Relaxed),
             self.store.opens.load(Ordering::Relaxed),
             self.disk.capacity()
