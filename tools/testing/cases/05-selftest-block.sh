@@ -71,7 +71,9 @@ case_selftest_block() {
 	dd if="$pat" of=$dev bs=4k seek=1000 conv=fsync status=none || fail "dd write buffered"
 	echo 3 > /proc/sys/vm/drop_caches
 	cmp -n 1048576 "$pat" <(dd if=$dev bs=4k skip=1000 count=256 status=none) || fail "buffered read-back differs"
-	log "dd buffered and O_DIRECT read back"
+	dd if="$pat" of=$dev bs=64k seek=128 oflag=direct,dsync status=none || fail "dd write O_DSYNC"
+	cmp -n 1048576 "$pat" <(dd if=$dev bs=64k skip=128 count=16 iflag=direct status=none) || fail "O_DSYNC read-back differs"
+	log "dd buffered, O_DIRECT and O_DIRECT|O_DSYNC (FUA) read back"
 
 	# Discard and write zeroes zero the range.
 	dd if="$pat" of=$dev bs=64k seek=64 oflag=direct status=none || fail "dd before discard"
@@ -96,5 +98,7 @@ case_selftest_block() {
 	bye=$(dmesg | grep "block: removing $d" | tail -1)
 	log "$bye"
 	[[ "$bye" =~ ([0-9]+)\ polled ]] && [ "${BASH_REMATCH[1]}" -gt 0 ] || fail "no request went through poll: $bye"
+	[[ "$bye" =~ ([0-9]+)\ flushes ]] && [ "${BASH_REMATCH[1]}" -gt 0 ] || fail "no flush reached the driver: $bye"
+	[[ "$bye" =~ ([0-9]+)\ FUA ]] && [ "${BASH_REMATCH[1]}" -gt 0 ] || fail "no FUA write reached the driver: $bye"
 	[[ "$bye" =~ ([0-9]+)\ requeued ]] && [ "${BASH_REMATCH[1]}" -gt 0 ] || fail "no request was requeued: $bye"
 }

@@ -346,6 +346,10 @@ struct Store {
     queued: AtomicU64,
     /// Requests handed back with [`Busy`] to exercise the requeue path.
     busy: AtomicU64,
+    /// Flush requests (`REQ_OP_FLUSH`, made by blk-mq from `REQ_PREFLUSH`).
+    flushes: AtomicU64,
+    /// Writes with `REQ_FUA`.
+    fua: AtomicU64,
 }
 
 impl Store {
@@ -402,6 +406,12 @@ impl Store {
 
     /// Carries out a request.
     fn execute(&self, rq: &mut Request<MemOps>) -> Result {
+        if rq.op() == ReqOp::Flush {
+            self.flushes.fetch_add(1, Ordering::Relaxed);
+        }
+        if rq.is_fua() {
+            self.fua.fetch_add(1, Ordering::Relaxed);
+        }
         match rq.op() {
             ReqOp::Read => self.transfer(rq, false),
             ReqOp::Write => self.transfer(rq, true),
@@ -546,6 +556,8 @@ impl MemDisk {
                 opens: AtomicU64::new(0),
                 queued: AtomicU64::new(0),
                 busy: AtomicU64::new(0),
+                flushes: AtomicU64::new(0),
+                fua: AtomicU64::new(0),
             }),
             GFP_KERNEL,
         )?;
@@ -601,11 +613,13 @@ impl MemDisk {
 impl Drop for MemDisk {
     fn drop(&mut self) {
         pr_info!(
-            "block: removing {}: {} requests completed, {} requeued, {} polled, {} opens, {} sectors\n",
+            "block: removing {}: {} requests completed, {} requeued, {} polled, {} flushes, {} FUA, {} opens, {} sectors\n",
             DISK_NAME,
             self.store.completed.load(Ordering::Relaxed),
             self.store.busy.load(Ordering::Relaxed),
             self.store.polled.load(Ordering::Relaxed),
+            self.store.flushes.load(Ordering::Relaxed),
+            self.store.fua.load(Ordering::Relaxed),
             self.store.opens.load(Ordering::Relaxed),
             self.disk.capacity()
         );
