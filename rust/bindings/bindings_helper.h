@@ -13,6 +13,7 @@
 #include <linux/device/class.h>
 #include <linux/dma-mapping.h>
 #include <linux/errno.h>
+#include <linux/hdreg.h>
 #include <linux/inet.h>
 #include <linux/in.h>
 #include <linux/in6.h>

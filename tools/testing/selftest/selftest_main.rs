@@ -47,17 +47,20 @@ module! {
 /// The loaded self-test module.
 struct Selftest {
     // Field order is drop order: the control device goes first, so that no test runs while
-    // the state of the tests is torn down; the class goes last.
+    // the state of the tests is torn down; then the class, then the test disk.
     /// `/sys/class/rnbd-rs-selftest/ctl`.
     _ctl: Device<Ctl>,
     /// The state of the tests, also held by the control device until it is released.
     _state: Arc<Ctl>,
     /// `/sys/class/rnbd-rs-selftest`.
     _class: Arc<Class>,
+    /// The memory-backed blk-mq disk of the block test, removed on unload.
+    _disk: block_test::MemDisk,
 }
 
 impl kernel::Module for Selftest {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let disk = block_test::MemDisk::new(module)?;
         let class = Class::new(kernel::c_str!("rnbd-rs-selftest"))?;
         let state = Arc::pin_init(
             pin_init!(Ctl {
@@ -70,6 +73,7 @@ impl kernel::Module for Selftest {
             _ctl: ctl,
             _state: state,
             _class: class,
+            _disk: disk,
         })
     }
 }
@@ -106,7 +110,8 @@ impl AttributeOperations<RDMA> for Ctl {
 #[vtable]
 impl AttributeOperations<BLOCK> for Ctl {
     fn store(&self, _obj: &KobjectRef, input: &[u8]) -> Result {
-        block_test::run(arg(input)?)
+        let path = kernel::str::CString::try_from_fmt(kernel::fmt!("{}", arg(input)?))?;
+        block_test::run(&path)
     }
 }
 
