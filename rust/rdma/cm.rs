@@ -299,7 +299,7 @@ impl CmIdRef {
     /// `RouteResolved`, `rdma_connect` elsewhere). Completes with `Established`,
     /// `Rejected`, `Unreachable` or `ConnectError`.
     pub(crate) fn connect(&self, param: &ConnParam<'_>) -> Result {
-        let mut raw = param.to_raw()?;
+        let mut raw = param.c_param()?;
         let ret = if self.in_own_handler() {
             // SAFETY: The id is valid and we hold its handler mutex (we run its handler).
             unsafe { bindings::rdma_connect_locked(self.as_raw(), &mut raw) }
@@ -313,7 +313,7 @@ impl CmIdRef {
     /// Accepts the connection request this id was created for (`rdma_accept`), with the
     /// private data of `param`.
     pub(crate) fn accept(&self, param: &ConnParam<'_>) -> Result {
-        let mut raw = param.to_raw()?;
+        let mut raw = param.c_param()?;
         if self.in_own_handler() {
             // SAFETY: The id is valid and we hold its handler mutex.
             return to_result(unsafe { bindings::rdma_accept(self.as_raw(), &mut raw) });
@@ -372,7 +372,7 @@ pub(crate) struct ConnParam<'a> {
 
 impl ConnParam<'_> {
     /// The C structure; `EINVAL` if the private data is longer than 255 bytes.
-    fn to_raw(&self) -> Result<bindings::rdma_conn_param> {
+    fn c_param(&self) -> Result<bindings::rdma_conn_param> {
         let mut raw = bindings::rdma_conn_param::default();
         if !self.private_data.is_empty() {
             raw.private_data = self.private_data.as_ptr().cast();
@@ -395,11 +395,15 @@ impl SockAddr {
     /// `a.b.c.d:port`.
     pub(crate) fn ipv4(addr: [u8; 4], port: u16) -> Self {
         let mut ss = bindings::__kernel_sockaddr_storage::default();
-        let mut sin = bindings::sockaddr_in::default();
-        // CAST: `AF_INET` is 2.
-        sin.sin_family = bindings::AF_INET as u16;
-        sin.sin_port = port.to_be();
-        sin.sin_addr.s_addr = u32::from_ne_bytes(addr);
+        let sin = bindings::sockaddr_in {
+            // CAST: `AF_INET` is 2.
+            sin_family: bindings::AF_INET as u16,
+            sin_port: port.to_be(),
+            sin_addr: bindings::in_addr {
+                s_addr: u32::from_ne_bytes(addr),
+            },
+            ..Default::default()
+        };
         // SAFETY: `sockaddr_storage` is larger than and aligned for `sockaddr_in`.
         unsafe {
             core::ptr::addr_of_mut!(ss)
@@ -412,11 +416,15 @@ impl SockAddr {
     /// `[addr]:port`.
     pub(crate) fn ipv6(addr: [u8; 16], port: u16) -> Self {
         let mut ss = bindings::__kernel_sockaddr_storage::default();
-        let mut sin6 = bindings::sockaddr_in6::default();
-        // CAST: `AF_INET6` is 10.
-        sin6.sin6_family = bindings::AF_INET6 as u16;
-        sin6.sin6_port = port.to_be();
-        sin6.sin6_addr.in6_u.u6_addr8 = addr;
+        let sin6 = bindings::sockaddr_in6 {
+            // CAST: `AF_INET6` is 10.
+            sin6_family: bindings::AF_INET6 as u16,
+            sin6_port: port.to_be(),
+            sin6_addr: bindings::in6_addr {
+                in6_u: bindings::in6_addr__bindgen_ty_1 { u6_addr8: addr },
+            },
+            ..Default::default()
+        };
         // SAFETY: `sockaddr_storage` is larger than and aligned for `sockaddr_in6`.
         unsafe {
             core::ptr::addr_of_mut!(ss)

@@ -71,15 +71,20 @@ impl Qp {
         recv_cq: &Arc<Cq>,
         caps: QpCaps,
     ) -> Result<Self> {
-        let mut attr = bindings::ib_qp_init_attr::default();
-        attr.send_cq = send_cq.as_raw();
-        attr.recv_cq = recv_cq.as_raw();
-        attr.cap.max_send_wr = caps.max_send_wr;
-        attr.cap.max_recv_wr = caps.max_recv_wr;
-        attr.cap.max_send_sge = caps.max_send_sge;
-        attr.cap.max_recv_sge = caps.max_recv_sge;
-        attr.sq_sig_type = bindings::ib_sig_type_IB_SIGNAL_REQ_WR;
-        attr.qp_type = bindings::ib_qp_type_IB_QPT_RC;
+        let mut attr = bindings::ib_qp_init_attr {
+            send_cq: send_cq.as_raw(),
+            recv_cq: recv_cq.as_raw(),
+            cap: bindings::ib_qp_cap {
+                max_send_wr: caps.max_send_wr,
+                max_recv_wr: caps.max_recv_wr,
+                max_send_sge: caps.max_send_sge,
+                max_recv_sge: caps.max_recv_sge,
+                ..Default::default()
+            },
+            sq_sig_type: bindings::ib_sig_type_IB_SIGNAL_REQ_WR,
+            qp_type: bindings::ib_qp_type_IB_QPT_RC,
+            ..Default::default()
+        };
         // SAFETY: The caller guarantees `id`; the PD and CQs are valid while their `Arc`s
         // are held, which the QP keeps until it is destroyed.
         to_result(unsafe { bindings::rdma_create_qp(id, pd.as_raw(), &mut attr) })?;

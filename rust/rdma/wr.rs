@@ -186,8 +186,7 @@ impl<'a> SendWr<'a> {
         let mut raw = bindings::ib_reg_wr::default();
         raw.wr.opcode = bindings::ib_wr_opcode_IB_WR_REG_MR;
         raw.wr.__bindgen_anon_1.wr_cqe = cqe.as_raw();
-        // CAST: The flag values fit in `int`.
-        raw.wr.send_flags = bindings::ib_send_flags_IB_SEND_SIGNALED as i32;
+        raw.wr.send_flags = bindings::ib_send_flags_IB_SEND_SIGNALED;
         raw.mr = raw_mr;
         raw.key = key;
         // CAST: The access flags fit in `int`.
@@ -209,8 +208,7 @@ impl<'a> SendWr<'a> {
         let cqe = Cqe::into_raw_cqe(cqe);
         let wr = self.wr_mut();
         wr.__bindgen_anon_1.wr_cqe = cqe.as_raw();
-        // CAST: The flag values fit in `int`.
-        wr.send_flags |= bindings::ib_send_flags_IB_SEND_SIGNALED as i32;
+        wr.send_flags |= bindings::ib_send_flags_IB_SEND_SIGNALED;
         // INVARIANT: Pointer and flag set together; a previous target is released by the
         // assignment.
         self.cqe = Some(cqe);
@@ -219,8 +217,7 @@ impl<'a> SendWr<'a> {
 
     /// Sets `IB_SEND_FENCE`: waits for earlier RDMA READs to complete first.
     pub(crate) fn fence(mut self) -> Self {
-        // CAST: The flag values fit in `int`.
-        self.wr_mut().send_flags |= bindings::ib_send_flags_IB_SEND_FENCE as i32;
+        self.wr_mut().send_flags |= bindings::ib_send_flags_IB_SEND_FENCE;
         self
     }
 
