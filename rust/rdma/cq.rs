@@ -50,17 +50,21 @@ impl PollCtx {
     }
 }
 
-/// A completion queue allocated with `ib_alloc_cq`.
+/// A completion queue: allocated with `ib_alloc_cq` ([`Cq::new`]), or a share of one of the
+/// device's pooled CQs taken with `ib_cq_pool_get` ([`Cq::from_pool`]), as C RTRS does for
+/// every connection that is not polled directly.
 ///
-/// Queue pairs hold an `Arc<Cq>`, so the CQ is freed only after its QPs are destroyed.
+/// Queue pairs hold an `Arc<Cq>`, so the CQ is freed (or its share put back) only after
+/// its QPs are destroyed.
 ///
 /// # Invariants
 ///
-/// `cq` was returned by `ib_alloc_cq` with `ctx` on the device `dev` holds, and is freed
-/// only in `drop`.
+/// `cq` was returned with `ctx` on the device `dev` holds: by `ib_alloc_cq` if `pooled` is
+/// 0, else by `ib_cq_pool_get` for `pooled` entries. It is freed or put back only in `drop`.
 pub(crate) struct Cq {
     cq: NonNull<bindings::ib_cq>,
     ctx: PollCtx,
+    pooled: u32,
     // Dropped after the CQ is freed.
     dev: DeviceRef,
 }
@@ -98,6 +102,36 @@ impl Cq {
             // SAFETY: `ib_alloc_cq` returns a valid pointer or an `ERR_PTR`, never NULL.
             cq: unsafe { NonNull::new_unchecked(cq) },
             ctx,
+            pooled: 0,
+            dev,
+        };
+        Ok(Arc::new(cq, GFP_KERNEL)?)
+    }
+
+    /// Takes `nr_cqe` entries of a pooled CQ of `dev` (`ib_cq_pool_get`), preferably on
+    /// completion vector `comp_vector_hint`. The CQ may be shared with other users: handlers
+    /// of several QPs run from it. [`PollCtx::Direct`] CQs are never pooled (`EINVAL`).
+    pub(crate) fn from_pool(
+        dev: &Device,
+        nr_cqe: u32,
+        comp_vector_hint: u32,
+        ctx: PollCtx,
+    ) -> Result<Arc<Self>> {
+        if ctx == PollCtx::Direct || nr_cqe == 0 {
+            return Err(EINVAL);
+        }
+        let dev = dev.get()?;
+        let hint = i32::try_from(comp_vector_hint).map_err(|_| EINVAL)?;
+        // SAFETY: The device is valid (reference held); `ctx` is a pool type (checked above).
+        let cq = from_err_ptr(unsafe {
+            bindings::ib_cq_pool_get(dev.as_raw(), nr_cqe, hint, ctx.as_raw())
+        })?;
+        // INVARIANT: `nr_cqe` entries of a pooled CQ with `ctx` on `dev`.
+        let cq = Self {
+            // SAFETY: `ib_cq_pool_get` returns a valid pointer or an `ERR_PTR`, never NULL.
+            cq: unsafe { NonNull::new_unchecked(cq) },
+            ctx,
+            pooled: nr_cqe,
             dev,
         };
         Ok(Arc::new(cq, GFP_KERNEL)?)
@@ -130,6 +164,12 @@ impl Cq {
 
 impl Drop for Cq {
     fn drop(&mut self) {
+        if self.pooled != 0 {
+            // SAFETY: By the type invariant we hold `pooled` entries of this pooled CQ, put
+            // back only here; every QP of ours using it holds an `Arc<Cq>`, so none is left.
+            unsafe { bindings::ib_cq_pool_put(self.as_raw(), self.pooled) };
+            return;
+        }
         // SAFETY: By the type invariant the CQ is valid and freed only here; every QP using it
         // holds an `Arc<Cq>`, so none is left. `ib_free_cq` stops the softirq/work polling
         // and waits for it.

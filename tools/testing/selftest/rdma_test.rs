@@ -510,6 +510,19 @@ fn connections(ctx: &Arc<Ctx>, dst: &SockAddr) -> Result {
     listener.bind_addr(dst)?;
     listener.listen(8)?;
     pr_info!("rdma: listening on port {}\n", PORT);
+    {
+        let any6 = SockAddr::parse("::", PORT + 1)?;
+        let listener6 = CmId::new(TestCm {
+            role: Role::Listener,
+            ctx: ctx.clone(),
+        })?;
+        listener6.bind_addr(&any6)?;
+        listener6.listen(1)?;
+        pr_info!(
+            "rdma: IPv6 wildcard listener [::]:{} bound, listening, destroyed\n",
+            PORT + 1
+        );
+    }
 
     // Resources on the device the address resolves to.
     let client = resolve(ctx, dst)?;
@@ -517,14 +530,14 @@ fn connections(ctx: &Arc<Ctx>, dst: &SockAddr) -> Result {
     let pd = Pd::new(dev)?;
     let res = Res {
         client_cq: Cq::new(dev, 64, 0, PollCtx::Direct)?,
-        server_send_cq: Cq::new(dev, 64, 0, PollCtx::Softirq)?,
+        server_send_cq: Cq::from_pool(dev, 64, 0, PollCtx::Softirq)?,
         server_recv_cq: Cq::new(dev, 64, 0, PollCtx::Workqueue)?,
         server_recv: DmaBuf::new(dev, MSG, DmaDir::FromDevice)?,
         pd: pd.clone(),
     };
     let client_cq = res.client_cq.clone();
     pr_info!(
-        "rdma: {} port {}: PD, CQs (direct, softirq, workqueue), DMA buffers\n",
+        "rdma: {} port {}: PD, CQs (direct, pooled softirq, workqueue), DMA buffers\n",
         dev.name(),
         client.port_num()
     );
