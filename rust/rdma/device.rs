@@ -59,6 +59,31 @@ impl Device {
         unsafe { CStr::from_char_ptr((*self.as_raw()).name.as_ptr()) }
     }
 
+    /// The device limits RTRS sizes its queues and registrations by (`ib_device.attrs`).
+    pub(crate) fn attrs(&self) -> DeviceAttrs {
+        // SAFETY: By the type invariant the device is valid; `attrs` is filled in before the
+        // device is registered and not changed afterwards.
+        let a = unsafe { &(*self.as_raw()).attrs };
+        // SAFETY: As above, for `num_comp_vectors`.
+        let vectors = unsafe { (*self.as_raw()).num_comp_vectors };
+        // C keeps these limits in `int`; a negative one (a driver bug) reads as 0.
+        let u = |v: i32| u32::try_from(v).unwrap_or(0);
+        DeviceAttrs {
+            max_qp_wr: u(a.max_qp_wr),
+            max_send_sge: u(a.max_send_sge),
+            max_recv_sge: u(a.max_recv_sge),
+            max_cqe: u(a.max_cqe),
+            max_qp_rd_atom: u(a.max_qp_rd_atom),
+            max_fast_reg_page_list_len: a.max_fast_reg_page_list_len,
+            max_mr_size: a.max_mr_size,
+            // CAST: The flag value fits in `u64`.
+            fast_reg: a.device_cap_flags
+                & (bindings::ib_device_cap_flags_IB_DEVICE_MEM_MGT_EXTENSIONS as u64)
+                != 0,
+            num_comp_vectors: u(vectors),
+        }
+    }
+
     /// Takes a counted reference on the device.
     ///
     /// Fails with `ENODEV` once the device has started to unregister.
@@ -71,6 +96,29 @@ impl Device {
             Err(ENODEV)
         }
     }
+}
+
+/// Device limits (a copy of the fields of `struct ib_device_attr` that RTRS uses).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DeviceAttrs {
+    /// Work requests per queue.
+    pub(crate) max_qp_wr: u32,
+    /// SGEs per send work request.
+    pub(crate) max_send_sge: u32,
+    /// SGEs per receive work request.
+    pub(crate) max_recv_sge: u32,
+    /// Entries per CQ.
+    pub(crate) max_cqe: u32,
+    /// Outstanding RDMA READs a QP may serve (`responder_resources`).
+    pub(crate) max_qp_rd_atom: u32,
+    /// Pages per fast registration.
+    pub(crate) max_fast_reg_page_list_len: u32,
+    /// Largest memory region in bytes.
+    pub(crate) max_mr_size: u64,
+    /// Whether fast registration and LOCAL_INV are supported (`IB_DEVICE_MEM_MGT_EXTENSIONS`).
+    pub(crate) fast_reg: bool,
+    /// Completion vectors.
+    pub(crate) num_comp_vectors: u32,
 }
 
 /// A counted reference to an RDMA device (`ib_device_try_get` / `ib_device_put`).

@@ -269,6 +269,11 @@ impl SgBuf {
         Ok(this)
     }
 
+    /// The device the list is mapped on.
+    pub(crate) fn device(&self) -> &Device {
+        &self.dev
+    }
+
     /// The raw scatterlist and its number of DMA entries, for [`super::mr::Mr::map_sg`].
     pub(super) fn raw(&self) -> (*mut bindings::scatterlist, u32) {
         (self.sgl.as_ptr().cast_mut(), self.mapped)

@@ -102,6 +102,10 @@ impl Mr {
     /// The mapping takes effect with the next REG_MR; `sg` must stay alive (and mapped) as
     /// long as the peer may use the key, which the driver's protocol ensures.
     pub(crate) fn map_sg(&mut self, sg: &SgBuf) -> Result {
+        // DMA addresses are only meaningful on the device they were mapped for.
+        if sg.device().as_raw() != self.inner.pd.device().as_raw() {
+            return Err(EINVAL);
+        }
         let (sgl, nents) = sg.raw();
         let nents = i32::try_from(nents).map_err(|_| EINVAL)?;
         // CAST: The page size fits in `u32`.

@@ -148,6 +148,9 @@ enum Role {
 struct TestCm {
     role: Role,
     ctx: Arc<Ctx>,
+    /// Connect from the ROUTE_RESOLVED handler with this private data (the RTRS client's
+    /// way, `rdma_connect_locked`).
+    connect_on_route: Option<&'static [u8]>,
 }
 
 impl TestCm {
@@ -178,6 +181,7 @@ impl TestCm {
         let id = req.adopt(TestCm {
             role: Role::Server,
             ctx: self.ctx.clone(),
+            connect_on_route: None,
         })?;
         {
             let res = self.ctx.res.lock();
@@ -193,8 +197,13 @@ impl TestCm {
 }
 
 impl Handler for TestCm {
-    fn event(&self, _id: &CmIdRef, event: &Event<'_>) {
+    fn event(&self, id: &CmIdRef, event: &Event<'_>) {
         self.record(event.kind, event.status, event.private_data);
+        if let (EventKind::RouteResolved, Some(data)) = (event.kind, self.connect_on_route) {
+            if let Err(e) = id.connect(&conn_param(data)) {
+                pr_err!("rdma: connect from the handler failed: {:?}\n", e);
+            }
+        }
         if self.role == Role::Server && event.kind == EventKind::Disconnected {
             // Drop the server's id inside its own handler: the abstraction defers the
             // teardown to the end of this call and lets rdma_cm destroy the id.
@@ -468,6 +477,7 @@ fn resolve(ctx: &Arc<Ctx>, dst: &SockAddr) -> Result<CmId<TestCm>> {
     let id = CmId::new(TestCm {
         role: Role::Client,
         ctx: ctx.clone(),
+        connect_on_route: None,
     })?;
     id.resolve_addr(None, dst, 2000)?;
     expect_cm(ctx, Role::Client, EventKind::AddrResolved)?;
@@ -506,6 +516,7 @@ fn connections(ctx: &Arc<Ctx>, dst: &SockAddr) -> Result {
     let listener = CmId::new(TestCm {
         role: Role::Listener,
         ctx: ctx.clone(),
+        connect_on_route: None,
     })?;
     listener.bind_addr(dst)?;
     listener.listen(8)?;
@@ -515,6 +526,7 @@ fn connections(ctx: &Arc<Ctx>, dst: &SockAddr) -> Result {
         let listener6 = CmId::new(TestCm {
             role: Role::Listener,
             ctx: ctx.clone(),
+            connect_on_route: None,
         })?;
         listener6.bind_addr(&any6)?;
         listener6.listen(1)?;
@@ -536,6 +548,23 @@ fn connections(ctx: &Arc<Ctx>, dst: &SockAddr) -> Result {
         pd: pd.clone(),
     };
     let client_cq = res.client_cq.clone();
+    let attrs = dev.attrs();
+    if !attrs.fast_reg || attrs.max_fast_reg_page_list_len < 2 || attrs.max_qp_wr < 16 {
+        pr_err!(
+            "rdma: {} lacks fast registration or queue depth\n",
+            dev.name()
+        );
+        return Err(ENODEV);
+    }
+    pr_info!(
+        "rdma: {} attrs: max_qp_wr {}, max_send_sge {}, fast_reg {} (up to {} pages), {} vectors\n",
+        dev.name(),
+        attrs.max_qp_wr,
+        attrs.max_send_sge,
+        attrs.fast_reg,
+        attrs.max_fast_reg_page_list_len,
+        attrs.num_comp_vectors
+    );
     pr_info!(
         "rdma: {} port {}: PD, CQs (direct, pooled softirq, workqueue), DMA buffers\n",
         dev.name(),
@@ -544,16 +573,26 @@ fn connections(ctx: &Arc<Ctx>, dst: &SockAddr) -> Result {
     *ctx.res.lock() = Some(res);
     let lkey = pd.local_dma_lkey();
 
-    // Reject with private data.
+    // Reject with private data; this client connects from its ROUTE_RESOLVED handler.
     {
-        let rejected = resolve(ctx, dst)?;
+        let rejected = CmId::new(TestCm {
+            role: Role::Client,
+            ctx: ctx.clone(),
+            connect_on_route: Some(REJECT_ME),
+        })?;
+        rejected.resolve_addr(None, dst, 2000)?;
+        expect_cm(ctx, Role::Client, EventKind::AddrResolved)?;
         rejected.create_qp(&pd, &client_cq, &client_cq, caps())?;
-        rejected.connect(&conn_param(REJECT_ME))?;
+        rejected.resolve_route(2000)?;
+        expect_cm(ctx, Role::Client, EventKind::RouteResolved)?;
         let req = wait_cm(ctx, Role::Listener)?;
         check_prefix("reject: CONNECT_REQUEST", &req.data[..req.len], REJECT_ME)?;
         let rej = expect_cm(ctx, Role::Client, EventKind::Rejected)?;
         check_prefix("REJECTED", &rej.data[..rej.len], REJECTED)?;
-        pr_info!("rdma: reject: CONNECT_REQUEST carried the client's data, REJECTED the server's ({} bytes)\n", REJECTED.len());
+        pr_info!(
+            "rdma: reject: connect from the ROUTE_RESOLVED handler; CONNECT_REQUEST carried the client's data, REJECTED the server's ({} bytes)\n",
+            REJECTED.len()
+        );
     }
 
     // Connect and accept with private data.
