@@ -561,18 +561,25 @@ impl<T> Inner<T> {
 }
 
 /// Destroys the id (if `destroy_id`; otherwise rdma_cm does it when the trampoline returns
-/// non-zero), its QP and its context, in that order.
+/// non-zero), then its QP, then its context.
 ///
 /// # Safety
 ///
-/// `id` and `inner` must be a live pair owned by a `CmId<T>` being dropped, no handler of
-/// the id may run except the caller's own (then `destroy_id` must be false), and neither
-/// may be used afterwards.
+/// `id` and `inner` must be a live pair whose `CmId<T>` owner is gone, and neither may be
+/// used afterwards. With `destroy_id`, the caller must not run a handler of the id
+/// (`rdma_destroy_id` waits for handlers running on other tasks); without it, the caller
+/// must be the id's running handler, about to return non-zero.
 unsafe fn teardown<T: Handler>(
     id: *mut bindings::rdma_cm_id,
     inner: *mut Inner<T>,
     destroy_id: bool,
 ) {
+    if destroy_id {
+        // SAFETY: The id is valid and not used afterwards. This waits for a running handler;
+        // no event arrives after it returns.
+        unsafe { bindings::rdma_destroy_id(id) };
+    }
+    // Only now: a handler that ran until the id was destroyed may have created the QP.
     // SAFETY: `inner` is valid (caller).
     let qp = unsafe {
         (*inner)
@@ -580,17 +587,11 @@ unsafe fn teardown<T: Handler>(
             .qp
             .swap(core::ptr::null_mut(), Ordering::AcqRel)
     };
-    if destroy_id {
-        // SAFETY: The id is valid and not used afterwards. This waits for a running handler;
-        // no event arrives after it returns.
-        unsafe { bindings::rdma_destroy_id(id) };
-    }
     if !qp.is_null() {
         // SAFETY: `qp` is the `KBox<Qp>` created on the id (`Hdr` invariant), taken out above.
         let qp = unsafe { KBox::from_raw(qp) };
         if destroy_id {
             // The id is gone and rdma_cm with it: no one else refers to the QP.
-            qp.drain();
             // SAFETY: Created on this id; the id no longer exists, so `id->qp` is never used.
             unsafe { KBox::into_inner(qp).destroy_unlinked() };
         } else {

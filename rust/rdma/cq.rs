@@ -257,6 +257,18 @@ impl Wc {
         }
     }
 
+    /// The rkey the peer invalidated with SEND_WITH_INV, if it did
+    /// (`IB_WC_WITH_INVALIDATE`).
+    pub(crate) fn invalidated_rkey(&self) -> Option<u32> {
+        // CAST: The flag values fit in `int`, the type of `wc_flags`.
+        if self.0.wc_flags & (bindings::ib_wc_flags_IB_WC_WITH_INVALIDATE as i32) != 0 {
+            // SAFETY: With `IB_WC_WITH_INVALIDATE` set, the `ex` union holds `invalidate_rkey`.
+            Some(unsafe { self.0.ex.invalidate_rkey })
+        } else {
+            None
+        }
+    }
+
     /// The vendor error code, for error completions.
     pub(crate) fn vendor_err(&self) -> u32 {
         self.0.vendor_err
