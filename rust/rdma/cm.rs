@@ -144,6 +144,11 @@ struct Hdr {
 }
 
 /// The context of an id owned by a `CmId<T>`.
+///
+/// # Invariants
+///
+/// `hdr` comes first (`repr(C)`), so the context pointer is also a `Hdr` pointer whatever
+/// `T` is; [`CmIdRef`] relies on it.
 #[repr(C)]
 struct Inner<T> {
     hdr: Hdr,
@@ -388,6 +393,11 @@ impl ConnParam<'_> {
 }
 
 /// An IPv4 or IPv6 socket address with a port (`struct sockaddr_storage`).
+///
+/// # Invariants
+///
+/// The storage holds a `sockaddr_in` (`AF_INET`) or a `sockaddr_in6` (`AF_INET6`), as
+/// rdma_cm expects behind a `struct sockaddr *`.
 #[derive(Clone, Copy)]
 pub(crate) struct SockAddr(bindings::__kernel_sockaddr_storage);
 

@@ -138,7 +138,7 @@ impl Cq {
     }
 
     /// The raw `ib_cq`, for the other abstractions of this module.
-    pub(crate) fn as_raw(&self) -> *mut bindings::ib_cq {
+    pub(super) fn as_raw(&self) -> *mut bindings::ib_cq {
         self.cq.as_ptr()
     }
 
@@ -178,6 +178,11 @@ impl Drop for Cq {
 }
 
 /// A work completion (`struct ib_wc`), as passed to [`CqeHandler::done`].
+///
+/// # Invariants
+///
+/// Only ever seen as `&Wc`, borrowed from an `ib_wc` that the CQ code filled in and keeps
+/// valid during the `done` call.
 #[repr(transparent)]
 pub(crate) struct Wc(bindings::ib_wc);
 

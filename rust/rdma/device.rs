@@ -40,14 +40,14 @@ impl Device {
     /// # Safety
     ///
     /// `ptr` must point at a registered `ib_device` that stays valid for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::ib_device) -> &'a Self {
+    pub(super) unsafe fn from_raw<'a>(ptr: *mut bindings::ib_device) -> &'a Self {
         // CAST: `Device` is a `repr(transparent)` wrapper of `ib_device`.
         // SAFETY: The caller guarantees validity for `'a`.
         unsafe { &*ptr.cast::<Self>() }
     }
 
     /// The raw `ib_device` pointer, for the other abstractions of this module.
-    pub(crate) fn as_raw(&self) -> *mut bindings::ib_device {
+    pub(super) fn as_raw(&self) -> *mut bindings::ib_device {
         self.0.get()
     }
 
@@ -182,6 +182,11 @@ pub(crate) trait Client: 'static {
 ///
 /// The C `add` callback gets only the device, yet needs the `ib_client` to store the
 /// per-device data; C clients use a global for that, and so does this type.
+///
+/// # Invariants
+///
+/// NULL, or the `ib_client` of the live [`Registration`] of the client type whose
+/// [`Client::slot`] returns this slot.
 pub(crate) struct ClientSlot(AtomicPtr<bindings::ib_client>);
 
 impl ClientSlot {

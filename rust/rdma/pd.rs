@@ -47,7 +47,7 @@ impl Pd {
     }
 
     /// The raw `ib_pd`, for the other abstractions of this module.
-    pub(crate) fn as_raw(&self) -> *mut bindings::ib_pd {
+    pub(super) fn as_raw(&self) -> *mut bindings::ib_pd {
         self.pd.as_ptr()
     }
 
