@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+//! DMA mapping of kernel buffers and scatterlists for an RDMA device.
+//!
+//! C header: [include/rdma/ib_verbs.h](srctree/include/rdma/ib_verbs.h) (`ib_dma_*`).
+//!
+//! As in the kernel's own DMA abstractions, a DMA address is a plain number: handing it to
+//! the device (in an SGE or a memory registration) is safe, and what the device then does
+//! with the memory is outside Rust's model. The buffers here stay allocated and mapped
+//! until dropped. The CPU reads and writes them only by copying ([`DmaBuf::read`],
+//! [`DmaBuf::write`]), never through Rust references, so a device writing concurrently
+//! cannot invalidate a reference the compiler relies on. Ownership (drop only after the
+//! work requests using a buffer completed) is the driver's protocol, as in C.
+
+use super::device::{Device, DeviceRef};
+use super::wr::Sge;
+use crate::bindings;
+use core::ptr::NonNull;
+use kernel::error::code::*;
+use kernel::prelude::*;
+
+/// The direction of a DMA mapping (`enum dma_data_direction`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum DmaDir {
+    /// Memory to device (send, RDMA write source, remote reads).
+    ToDevice,
+    /// Device to memory (receive, RDMA read target, remote writes).
+    FromDevice,
+    /// Both.
+    Bidirectional,
+}
+
+impl DmaDir {
+    /// The C value.
+    fn as_raw(self) -> bindings::dma_data_direction {
+        match self {
+            Self::ToDevice => bindings::dma_data_direction_DMA_TO_DEVICE,
+            Self::FromDevice => bindings::dma_data_direction_DMA_FROM_DEVICE,
+            Self::Bidirectional => bindings::dma_data_direction_DMA_BIDIRECTIONAL,
+        }
+    }
+}
+
+/// A zeroed kernel buffer, mapped for DMA with `ib_dma_map_single`.
+///
+/// # Invariants
+///
+/// * `ptr` points at `len` bytes allocated by a `KVec<u8>` of capacity `cap`, owned here.
+/// * `addr` is the mapping of exactly those bytes on `dev` in direction `dir`, unmapped only
+///   in `drop`.
+pub(crate) struct DmaBuf {
+    ptr: NonNull<u8>,
+    len: usize,
+    cap: usize,
+    addr: u64,
+    dir: DmaDir,
+    // Dropped after the unmap in `drop`.
+    dev: DeviceRef,
+}
+
+// SAFETY: The buffer is owned memory; the mapping may be released from any thread.
+unsafe impl Send for DmaBuf {}
+// SAFETY: Through `&DmaBuf` the CPU only copies out of the buffer (`read`) and syncs the
+// mapping; writes need `&mut DmaBuf`.
+unsafe impl Sync for DmaBuf {}
+
+impl DmaBuf {
+    /// Allocates `len` zeroed bytes and maps them on `dev` for `dir`.
+    pub(crate) fn new(dev: &Device, len: usize, dir: DmaDir) -> Result<Self> {
+        if len == 0 || u32::try_from(len).is_err() {
+            return Err(EINVAL);
+        }
+        let dev = dev.get()?;
+        let (ptr, len, cap) = KVec::from_elem(0u8, len, GFP_KERNEL)?.into_raw_parts();
+        // SAFETY: `ptr` points at `len` bytes just allocated; the device is valid.
+        let addr =
+            unsafe { bindings::ib_dma_map_single(dev.as_raw(), ptr.cast(), len, dir.as_raw()) };
+        // SAFETY: The device is valid and `addr` came from it.
+        if unsafe { bindings::ib_dma_mapping_error(dev.as_raw(), addr) } != 0 {
+            // SAFETY: The parts come from `into_raw_parts` above.
+            drop(unsafe { KVec::from_raw_parts(ptr, len, cap) });
+            return Err(ENOMEM);
+        }
+        // INVARIANT: Allocated and mapped just above.
+        Ok(Self {
+            // SAFETY: `into_raw_parts` of a non-empty vector gives a non-NULL pointer.
+            ptr: unsafe { NonNull::new_unchecked(ptr) },
+            len,
+            cap,
+            addr,
+            dir,
+            dev,
+        })
+    }
+
+    /// The DMA address of the first byte.
+    pub(crate) fn dma_addr(&self) -> u64 {
+        self.addr
+    }
+
+    /// The length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// An SGE for `len` bytes from `offset` with the local key `lkey` (usually
+    /// [`super::pd::Pd::local_dma_lkey`]); `EINVAL` if out of range.
+    pub(crate) fn sge(&self, offset: usize, len: usize, lkey: u32) -> Result<Sge> {
+        let end = offset.checked_add(len).ok_or(EINVAL)?;
+        if end > self.len {
+            return Err(EINVAL);
+        }
+        // CAST: `offset` and `len` are at most `self.len`, which fits in `u32` (checked in
+        // `new`).
+        Ok(Sge::new(self.addr + offset as u64, len as u32, lkey))
+    }
+
+    /// Copies bytes from `offset` out of the buffer into `dst`.
+    pub(crate) fn read(&self, offset: usize, dst: &mut [u8]) -> Result {
+        let end = offset.checked_add(dst.len()).ok_or(EINVAL)?;
+        if end > self.len {
+            return Err(EINVAL);
+        }
+        // SAFETY: The range is inside the owned buffer (checked above); `dst` is a distinct
+        // Rust slice. The copy goes through raw pointers (see the module docs).
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                self.ptr.as_ptr().add(offset),
+                dst.as_mut_ptr(),
+                dst.len(),
+            )
+        };
+        Ok(())
+    }
+
+    /// Copies `src` into the buffer at `offset`.
+    pub(crate) fn write(&mut self, offset: usize, src: &[u8]) -> Result {
+        let end = offset.checked_add(src.len()).ok_or(EINVAL)?;
+        if end > self.len {
+            return Err(EINVAL);
+        }
+        // SAFETY: The range is inside the owned buffer, borrowed mutably; `src` is distinct.
+        unsafe {
+            core::ptr::copy_nonoverlapping(src.as_ptr(), self.ptr.as_ptr().add(offset), src.len())
+        };
+        Ok(())
+    }
+
+    /// Makes what the device wrote visible to the CPU (`ib_dma_sync_single_for_cpu`).
+    pub(crate) fn sync_for_cpu(&self) {
+        // SAFETY: The mapping is valid (type invariant).
+        unsafe {
+            bindings::ib_dma_sync_single_for_cpu(
+                self.dev.as_raw(),
+                self.addr,
+                self.len,
+                self.dir.as_raw(),
+            )
+        };
+    }
+
+    /// Makes what the CPU wrote visible to the device (`ib_dma_sync_single_for_device`).
+    pub(crate) fn sync_for_device(&self) {
+        // SAFETY: The mapping is valid (type invariant).
+        unsafe {
+            bindings::ib_dma_sync_single_for_device(
+                self.dev.as_raw(),
+                self.addr,
+                self.len,
+                self.dir.as_raw(),
+            )
+        };
+    }
+}
+
+impl Drop for DmaBuf {
+    fn drop(&mut self) {
+        // SAFETY: The mapping is valid and unmapped only here (type invariant).
+        unsafe {
+            bindings::ib_dma_unmap_single(self.dev.as_raw(), self.addr, self.len, self.dir.as_raw())
+        };
+        // SAFETY: The parts come from `into_raw_parts` in `new` and are released only here.
+        drop(unsafe { KVec::from_raw_parts(self.ptr.as_ptr(), self.len, self.cap) });
+    }
+}
+
+/// A scatterlist of page-sized kernel buffers, mapped with `ib_dma_map_sg`: what a memory
+/// region registers ([`super::mr::Mr::map_sg`]).
+///
+/// # Invariants
+///
+/// * `sgl` holds `nents` initialised entries (`sg_init_table`), entry `i` describing the
+///   `PAGE_SIZE` bytes at `pages[i]`, which are owned here.
+/// * The list is mapped on `dev` for `dir` with `mapped` DMA entries, unmapped only in `drop`.
+pub(crate) struct SgBuf {
+    sgl: KVec<bindings::scatterlist>,
+    pages: KVec<NonNull<u8>>,
+    mapped: u32,
+    dir: DmaDir,
+    // Dropped after the unmap.
+    dev: DeviceRef,
+}
+
+// SAFETY: Owned memory; the mapping may be released from any thread.
+unsafe impl Send for SgBuf {}
+// SAFETY: As for `DmaBuf`: `&SgBuf` only copies out of the pages.
+unsafe impl Sync for SgBuf {}
+
+/// The page size, in bytes.
+const PAGE: usize = kernel::page::PAGE_SIZE;
+
+impl SgBuf {
+    /// Allocates `nents` zeroed pages, builds the scatterlist and maps it on `dev` for `dir`.
+    pub(crate) fn new(dev: &Device, nents: u32, dir: DmaDir) -> Result<Self> {
+        if nents == 0 {
+            return Err(EINVAL);
+        }
+        let dev = dev.get()?;
+        // CAST: `u32` always fits in `usize` on the supported architectures.
+        let n = nents as usize;
+        // The pages are freed by `drop` from the moment they are in `this.pages`.
+        let mut this = Self {
+            sgl: KVec::from_elem(bindings::scatterlist::default(), n, GFP_KERNEL)?,
+            pages: KVec::with_capacity(n, GFP_KERNEL)?,
+            mapped: 0,
+            dir,
+            dev,
+        };
+        for _ in 0..n {
+            // kmalloc() of a power-of-two size is naturally aligned: one page each.
+            let page = KVec::from_elem(0u8, PAGE, GFP_KERNEL)?;
+            if page.capacity() != PAGE {
+                return Err(ENOMEM);
+            }
+            let (p, _, _) = page.into_raw_parts();
+            // SAFETY: `into_raw_parts` of a non-empty vector gives a non-NULL pointer.
+            let p = unsafe { NonNull::new_unchecked(p) };
+            if let Err(e) = this.pages.push(p, GFP_KERNEL) {
+                // SAFETY: `p` came from `into_raw_parts` of a `PAGE`-byte vector just above.
+                drop(unsafe { KVec::from_raw_parts(p.as_ptr(), PAGE, PAGE) });
+                return Err(e.into());
+            }
+        }
+        // SAFETY: `sgl` has `nents` writable entries.
+        unsafe { bindings::sg_init_table(this.sgl.as_mut_ptr(), nents) };
+        for (i, p) in this.pages.iter().enumerate() {
+            // SAFETY: Entry `i` exists; the page is `PAGE` owned bytes.
+            unsafe {
+                bindings::sg_set_buf(this.sgl.as_mut_ptr().add(i), p.as_ptr().cast(), PAGE as u32)
+            };
+        }
+        // CAST: `nents` came in as `u32`; `ib_dma_map_sg` takes `int`.
+        let nents_c = i32::try_from(nents).map_err(|_| EINVAL)?;
+        // SAFETY: The table is initialised with `nents` entries over owned memory.
+        let mapped = unsafe {
+            bindings::ib_dma_map_sg(
+                this.dev.as_raw(),
+                this.sgl.as_mut_ptr(),
+                nents_c,
+                dir.as_raw(),
+            )
+        };
+        if mapped <= 0 {
+            return Err(ENOMEM);
+        }
+        // CAST: `mapped` is positive.
+        this.mapped = mapped as u32;
+        // INVARIANT: Mapped just above.
+        Ok(this)
+    }
+
+    /// The device the list is mapped on.
+    pub(crate) fn device(&self) -> &Device {
+        &self.dev
+    }
+
+    /// The raw scatterlist and its number of DMA entries, for [`super::mr::Mr::map_sg`].
+    pub(super) fn raw(&self) -> (*mut bindings::scatterlist, u32) {
+        (self.sgl.as_ptr().cast_mut(), self.mapped)
+    }
+
+    /// The total length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.pages.len() * PAGE
+    }
+
+    /// Copies bytes from `offset` (across pages) into `dst`.
+    pub(crate) fn read(&self, mut offset: usize, dst: &mut [u8]) -> Result {
+        let end = offset.checked_add(dst.len()).ok_or(EINVAL)?;
+        if end > self.len() {
+            return Err(EINVAL);
+        }
+        let mut done = 0;
+        while done < dst.len() {
+            let (page, in_page) = (offset / PAGE, offset % PAGE);
+            let n = core::cmp::min(PAGE - in_page, dst.len() - done);
+            // SAFETY: `page` and `in_page + n` are in range (checked above); `dst` is distinct.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    self.pages[page].as_ptr().add(in_page),
+                    dst.as_mut_ptr().add(done),
+                    n,
+                )
+            };
+            done += n;
+            offset += n;
+        }
+        Ok(())
+    }
+
+    /// Copies `src` into the pages from `offset`.
+    pub(crate) fn write(&mut self, mut offset: usize, src: &[u8]) -> Result {
+        let end = offset.checked_add(src.len()).ok_or(EINVAL)?;
+        if end > self.len() {
+            return Err(EINVAL);
+        }
+        let mut done = 0;
+        while done < src.len() {
+            let (page, in_page) = (offset / PAGE, offset % PAGE);
+            let n = core::cmp::min(PAGE - in_page, src.len() - done);
+            // SAFETY: In range (checked above), pages borrowed mutably, `src` distinct.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    src.as_ptr().add(done),
+                    self.pages[page].as_ptr().add(in_page),
+                    n,
+                )
+            };
+            done += n;
+            offset += n;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SgBuf {
+    fn drop(&mut self) {
+        if self.mapped != 0 {
+            // CAST: `pages.len()` came in as a `u32` in `new`.
+            let nents = self.pages.len() as i32;
+            // SAFETY: Mapped in `new` with these entries (type invariant); unmapped only here.
+            unsafe {
+                bindings::ib_dma_unmap_sg(
+                    self.dev.as_raw(),
+                    self.sgl.as_mut_ptr(),
+                    nents,
+                    self.dir.as_raw(),
+                )
+            };
+        }
+        for p in self.pages.iter() {
+            // SAFETY: Each page came from `into_raw_parts` of a `KVec<u8>` of `PAGE` bytes.
+            drop(unsafe { KVec::from_raw_parts(p.as_ptr(), PAGE, PAGE) });
+        }
+    }
+}

@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+//! Work requests: scatter/gather entries and the send and receive work-request builders.
+//!
+//! C header: [include/rdma/ib_verbs.h](srctree/include/rdma/ib_verbs.h).
+//!
+//! A [`SendWr`] or [`RecvWr`] is built on the stack, borrowing its SGE array, and posted
+//! in a slice with [`super::qp::Qp::post_send`] / [`super::qp::Qp::post_recv`], which chain
+//! the slice in order (`next` pointers) and hand it to the driver in one call. The driver
+//! copies the work requests into its queue, so the Rust values may go as soon as the call
+//! returns.
+//!
+//! A work request is *signalled* if it carries a completion target ([`SendWr::signaled`];
+//! receive work requests always do): it owns one reference on that [`Cqe`], which its
+//! completion hands to the handler (see [`super::cq`]). A work request that was not
+//! posted (the post failed at or before it) still owns its reference and releases it when
+//! dropped. Each work request can be posted once.
+
+use super::cq::{Cqe, CqeHandler, CqeRef};
+use super::mr::Mr;
+use crate::bindings;
+use core::marker::PhantomData;
+use kernel::sync::Arc;
+
+/// A scatter/gather entry (`struct ib_sge`): a DMA address range and the key covering it.
+#[repr(transparent)]
+#[derive(Clone, Copy)]
+pub(crate) struct Sge(bindings::ib_sge);
+
+impl Sge {
+    /// An SGE of `length` bytes at DMA address `addr`, under local key `lkey`.
+    pub(crate) fn new(addr: u64, length: u32, lkey: u32) -> Self {
+        Self(bindings::ib_sge { addr, length, lkey })
+    }
+
+    /// The DMA address.
+    pub(crate) fn addr(&self) -> u64 {
+        self.0.addr
+    }
+
+    /// The length in bytes.
+    pub(crate) fn length(&self) -> u32 {
+        self.0.length
+    }
+}
+
+/// Access rights granted by a memory registration (`enum ib_access_flags`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Access(u32);
+
+impl Access {
+    /// `IB_ACCESS_LOCAL_WRITE`: the local device may write (needed for remote write).
+    pub(crate) const LOCAL_WRITE: Self = Self(bindings::ib_access_flags_IB_ACCESS_LOCAL_WRITE);
+    /// `IB_ACCESS_REMOTE_READ`.
+    pub(crate) const REMOTE_READ: Self = Self(bindings::ib_access_flags_IB_ACCESS_REMOTE_READ);
+    /// `IB_ACCESS_REMOTE_WRITE`.
+    pub(crate) const REMOTE_WRITE: Self = Self(bindings::ib_access_flags_IB_ACCESS_REMOTE_WRITE);
+}
+
+impl core::ops::BitOr for Access {
+    type Output = Self;
+
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
+    }
+}
+
+/// The C structure behind a [`SendWr`]: every kind starts with an `ib_send_wr`.
+enum SendRaw {
+    /// SEND, SEND_WITH_IMM, SEND_WITH_INV, LOCAL_INV, and the RDMA kinds.
+    Rdma(bindings::ib_rdma_wr),
+    /// REG_MR.
+    Reg(bindings::ib_reg_wr),
+}
+
+/// A send-queue work request.
+///
+/// # Invariants
+///
+/// * `raw.wr.sg_list` points at `num_sge` SGEs borrowed for `'a` (or is NULL with 0).
+/// * If `cqe` is `Some`, `raw.wr.wr_cqe` is its pointer and `IB_SEND_SIGNALED` is set;
+///   otherwise `wr_cqe` is NULL and the flag is clear.
+/// * A REG_MR work request always carries the region's own completion target, which keeps
+///   the region (`raw.mr`) alive until the registration completed.
+pub(crate) struct SendWr<'a> {
+    raw: SendRaw,
+    cqe: Option<CqeRef>,
+    posted: bool,
+    _sges: PhantomData<&'a [Sge]>,
+}
+
+impl<'a> SendWr<'a> {
+    /// A work request of `opcode` over `sges`.
+    fn rdma(opcode: bindings::ib_wr_opcode, sges: &'a [Sge], remote_addr: u64, rkey: u32) -> Self {
+        let mut raw = bindings::ib_rdma_wr::default();
+        raw.wr.opcode = opcode;
+        if !sges.is_empty() {
+            // CAST: `Sge` is `repr(transparent)` over `ib_sge`; the driver only reads it.
+            raw.wr.sg_list = sges.as_ptr().cast_mut().cast();
+            // CAST: SGE counts are bounded by the QP's `max_send_sge` (checked by the
+            // driver); a slice longer than `i32::MAX` is rejected there as well.
+            raw.wr.num_sge = sges.len() as i32;
+        }
+        raw.remote_addr = remote_addr;
+        raw.rkey = rkey;
+        // INVARIANT: SGEs borrowed for `'a`, unsignalled.
+        Self {
+            raw: SendRaw::Rdma(raw),
+            cqe: None,
+            posted: false,
+            _sges: PhantomData,
+        }
+    }
+
+    /// SEND of the bytes in `sges`.
+    pub(crate) fn send(sges: &'a [Sge]) -> Self {
+        Self::rdma(bindings::ib_wr_opcode_IB_WR_SEND, sges, 0, 0)
+    }
+
+    /// SEND with immediate data `imm` (host order; sent big-endian).
+    pub(crate) fn send_with_imm(sges: &'a [Sge], imm: u32) -> Self {
+        let mut wr = Self::rdma(bindings::ib_wr_opcode_IB_WR_SEND_WITH_IMM, sges, 0, 0);
+        wr.wr_mut().ex.imm_data = imm.to_be();
+        wr
+    }
+
+    /// SEND that also invalidates the peer's `rkey` (`IB_WR_SEND_WITH_INV`).
+    pub(crate) fn send_with_inv(sges: &'a [Sge], rkey: u32) -> Self {
+        let mut wr = Self::rdma(bindings::ib_wr_opcode_IB_WR_SEND_WITH_INV, sges, 0, 0);
+        wr.wr_mut().ex.invalidate_rkey = rkey;
+        wr
+    }
+
+    /// RDMA WRITE of `sges` to `remote_addr` under the peer's `rkey`.
+    pub(crate) fn rdma_write(sges: &'a [Sge], remote_addr: u64, rkey: u32) -> Self {
+        Self::rdma(
+            bindings::ib_wr_opcode_IB_WR_RDMA_WRITE,
+            sges,
+            remote_addr,
+            rkey,
+        )
+    }
+
+    /// RDMA WRITE with immediate data `imm`: also consumes a receive on the peer.
+    pub(crate) fn rdma_write_with_imm(
+        sges: &'a [Sge],
+        remote_addr: u64,
+        rkey: u32,
+        imm: u32,
+    ) -> Self {
+        let mut wr = Self::rdma(
+            bindings::ib_wr_opcode_IB_WR_RDMA_WRITE_WITH_IMM,
+            sges,
+            remote_addr,
+            rkey,
+        );
+        wr.wr_mut().ex.imm_data = imm.to_be();
+        wr
+    }
+
+    /// RDMA READ from `remote_addr` under the peer's `rkey` into `sges`.
+    pub(crate) fn rdma_read(sges: &'a [Sge], remote_addr: u64, rkey: u32) -> Self {
+        Self::rdma(
+            bindings::ib_wr_opcode_IB_WR_RDMA_READ,
+            sges,
+            remote_addr,
+            rkey,
+        )
+    }
+
+    /// LOCAL_INV of the local key `rkey`: remote accesses with it fail from then on.
+    pub(crate) fn local_inv(rkey: u32) -> Self {
+        let mut wr = Self::rdma(bindings::ib_wr_opcode_IB_WR_LOCAL_INV, &[], 0, 0);
+        wr.wr_mut().ex.invalidate_rkey = rkey;
+        wr
+    }
+
+    /// REG_MR: registers what [`Mr::map_sg`] mapped, under the region's current key, with
+    /// `access` rights.
+    ///
+    /// Always signalled, to the region itself: the completion releases the reference that
+    /// keeps the region alive while the driver uses it, and records the status
+    /// ([`Mr::last_reg_status`]). [`SendWr::signaled`] therefore has no effect on it.
+    pub(crate) fn reg_mr(mr: &Mr, access: Access) -> Self {
+        let (cqe, raw_mr, key) = mr.reg_parts();
+        let mut raw = bindings::ib_reg_wr::default();
+        raw.wr.opcode = bindings::ib_wr_opcode_IB_WR_REG_MR;
+        raw.wr.__bindgen_anon_1.wr_cqe = cqe.as_raw();
+        raw.wr.send_flags = bindings::ib_send_flags_IB_SEND_SIGNALED;
+        raw.mr = raw_mr;
+        raw.key = key;
+        // CAST: The access flags fit in `int`.
+        raw.access = access.0 as i32;
+        // INVARIANT: Signalled with the region's own target, which keeps `raw_mr` alive.
+        Self {
+            raw: SendRaw::Reg(raw),
+            cqe: Some(cqe),
+            posted: false,
+            _sges: PhantomData,
+        }
+    }
+
+    /// Makes the work request signalled: its completion goes to `cqe`'s handler.
+    pub(crate) fn signaled<T: CqeHandler>(mut self, cqe: Arc<Cqe<T>>) -> Self {
+        if matches!(self.raw, SendRaw::Reg(_)) {
+            return self;
+        }
+        let cqe = Cqe::into_raw_cqe(cqe);
+        let wr = self.wr_mut();
+        wr.__bindgen_anon_1.wr_cqe = cqe.as_raw();
+        wr.send_flags |= bindings::ib_send_flags_IB_SEND_SIGNALED;
+        // INVARIANT: Pointer and flag set together; a previous target is released by the
+        // assignment.
+        self.cqe = Some(cqe);
+        self
+    }
+
+    /// Sets `IB_SEND_FENCE`: waits for earlier RDMA READs to complete first.
+    pub(crate) fn fence(mut self) -> Self {
+        self.wr_mut().send_flags |= bindings::ib_send_flags_IB_SEND_FENCE;
+        self
+    }
+
+    /// The common `ib_send_wr` head.
+    pub(super) fn wr_mut(&mut self) -> &mut bindings::ib_send_wr {
+        match &mut self.raw {
+            SendRaw::Rdma(r) => &mut r.wr,
+            SendRaw::Reg(r) => &mut r.wr,
+        }
+    }
+
+    /// Whether this work request was posted already.
+    pub(super) fn is_posted(&self) -> bool {
+        self.posted
+    }
+
+    /// Records that the driver accepted this work request: its reference now belongs to
+    /// the completion.
+    pub(super) fn set_posted(&mut self) {
+        self.posted = true;
+        if let Some(cqe) = self.cqe.take() {
+            cqe.posted();
+        }
+    }
+}
+
+/// A receive work request; always signalled.
+///
+/// # Invariants
+///
+/// `raw.sg_list` points at `num_sge` SGEs borrowed for `'a` (or is NULL with 0), and
+/// `raw.wr_cqe` is the pointer of `cqe` until the request is posted.
+pub(crate) struct RecvWr<'a> {
+    raw: bindings::ib_recv_wr,
+    cqe: Option<CqeRef>,
+    posted: bool,
+    _sges: PhantomData<&'a [Sge]>,
+}
+
+impl<'a> RecvWr<'a> {
+    /// A receive into `sges` (may be empty, for RDMA WRITE with immediate); its completion
+    /// goes to `cqe`'s handler.
+    pub(crate) fn new<T: CqeHandler>(sges: &'a [Sge], cqe: Arc<Cqe<T>>) -> Self {
+        let cqe = Cqe::into_raw_cqe(cqe);
+        let mut raw = bindings::ib_recv_wr::default();
+        raw.__bindgen_anon_1.wr_cqe = cqe.as_raw();
+        if !sges.is_empty() {
+            // CAST: As in `SendWr::rdma`.
+            raw.sg_list = sges.as_ptr().cast_mut().cast();
+            // CAST: As in `SendWr::rdma`.
+            raw.num_sge = sges.len() as i32;
+        }
+        // INVARIANT: SGEs borrowed for `'a`; `wr_cqe` set from `cqe`.
+        Self {
+            raw,
+            cqe: Some(cqe),
+            posted: false,
+            _sges: PhantomData,
+        }
+    }
+
+    /// The C work request.
+    pub(super) fn wr_mut(&mut self) -> &mut bindings::ib_recv_wr {
+        &mut self.raw
+    }
+
+    /// Whether this work request was posted already.
+    pub(super) fn is_posted(&self) -> bool {
+        self.posted
+    }
+
+    /// Records that the driver accepted this work request.
+    pub(super) fn set_posted(&mut self) {
+        self.posted = true;
+        if let Some(cqe) = self.cqe.take() {
+            cqe.posted();
+        }
+    }
+}
