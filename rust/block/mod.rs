@@ -20,7 +20,7 @@ pub(crate) mod bio;
 pub(crate) mod mq;
 mod status;
 
-pub(crate) use status::{eopnotsupp, status_to_result, to_blk_status};
+pub(crate) use status::{status_to_result, to_blk_status};
 
 /// The shift from bytes to 512-byte sectors (`SECTOR_SHIFT`).
 pub(crate) const SECTOR_SHIFT: u32 = crate::bindings::SECTOR_SHIFT;

@@ -5,7 +5,7 @@
 //! C header: [include/linux/blk_types.h](srctree/include/linux/blk_types.h).
 
 use crate::bindings;
-use kernel::error::{to_result, Error, Result};
+use kernel::error::{to_result, Result};
 
 /// Turns a `Result` into the `blk_status_t` the block layer expects.
 ///
@@ -26,11 +26,4 @@ pub(crate) fn to_blk_status(res: Result) -> bindings::blk_status_t {
 pub(crate) fn status_to_result(status: bindings::blk_status_t) -> Result {
     // SAFETY: `blk_status_to_errno` only reads its integer argument.
     to_result(unsafe { bindings::blk_status_to_errno(status) })
-}
-
-/// `EOPNOTSUPP`, which the 6.12 `kernel::error::code` lacks: what the block layer answers
-/// for an op the device does not support (`BLK_STS_NOTSUPP`).
-pub(crate) fn eopnotsupp() -> Error {
-    // CAST: Errno values are small positive integers; `from_errno` takes them negated.
-    Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32))
 }

@@ -16,13 +16,13 @@
 use crate::block::{
     bdev::{Bdev, Holder, Mode},
     bio::{Bio, Flags, Op},
-    eopnotsupp,
     mq::{
         self, Busy, GenDisk, GenDiskBuilder, Geometry, HwCtx, Major, OwnedRef, ReqOp, Request,
         RequestRef, Segment, SgTable, TimeoutAction,
     },
     SECTOR_SHIFT,
 };
+use crate::error::errno;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
     c_str, new_condvar, new_spinlock,
@@ -239,7 +239,7 @@ pub(crate) fn run(path: &CStr) -> Result {
             let res = Bio::without_data(&bdev, op, Flags::NONE, at, 8)?
                 .submit_wait()
                 .0;
-            expect_err(name, res, eopnotsupp())?;
+            expect_err(name, res, errno!(EOPNOTSUPP))?;
             pr_info!(
                 "block: {} refused with EOPNOTSUPP (not supported by {})\n",
                 name,
@@ -416,7 +416,7 @@ impl Store {
             ReqOp::Write => self.transfer(rq, true),
             ReqOp::Flush => Ok(()),
             ReqOp::Discard | ReqOp::WriteZeroes | ReqOp::SecureErase => self.zero(rq),
-            ReqOp::Other(_) => Err(eopnotsupp()),
+            ReqOp::Other(_) => Err(errno!(EOPNOTSUPP)),
         }
     }
 }
