@@ -13,7 +13,7 @@
 
 use super::cq::Cq;
 use super::pd::Pd;
-use super::wr::{RecvWr, SendWr};
+use super::wr::{ChainWr, RecvWr, SendWr};
 use crate::bindings;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -117,6 +117,32 @@ impl Qp {
     /// complete); the rest keep their completion references and release them when dropped.
     /// `EINVAL` without posting anything if one of them was posted before.
     pub(crate) fn post_send(&self, wrs: &mut [SendWr<'_>]) -> Result {
+        let qp = self.qp.as_ptr();
+        // SAFETY: The QP is valid (type invariant); `post_chain` passes the head of a chain
+        // of initialised work requests whose SGEs are borrowed by `wrs` and whose completion
+        // targets are owned by them, and a valid place for the failing one.
+        self.post_chain(wrs, |head, bad| unsafe {
+            bindings::ib_post_send(qp, head, bad)
+        })
+    }
+
+    /// Posts `wrs` to the receive queue as one chain (`ib_post_recv`); errors as for
+    /// [`Qp::post_send`].
+    pub(crate) fn post_recv(&self, wrs: &mut [RecvWr<'_>]) -> Result {
+        let qp = self.qp.as_ptr();
+        // SAFETY: As in `post_send`.
+        self.post_chain(wrs, |head, bad| unsafe {
+            bindings::ib_post_recv(qp, head, bad)
+        })
+    }
+
+    /// Links `wrs` into one chain in slice order, posts it with `post`, and records which
+    /// work requests the driver accepted.
+    fn post_chain<W: ChainWr>(
+        &self,
+        wrs: &mut [W],
+        post: impl FnOnce(*mut W::Raw, *mut *const W::Raw) -> kernel::ffi::c_int,
+    ) -> Result {
         if wrs.is_empty() {
             return Ok(());
         }
@@ -124,20 +150,17 @@ impl Qp {
             return Err(EINVAL);
         }
         // Chain in slice order; the slice does not move until the call returns.
-        let mut next: *mut bindings::ib_send_wr = core::ptr::null_mut();
+        let mut next: *mut W::Raw = core::ptr::null_mut();
         for wr in wrs.iter_mut().rev() {
-            let raw = wr.wr_mut();
-            raw.next = next;
-            next = raw;
+            wr.set_next(next);
+            next = wr.wr_mut();
         }
         self.used.store(true, Ordering::Relaxed);
-        let mut bad: *const bindings::ib_send_wr = core::ptr::null();
-        // SAFETY: The QP is valid; `next` heads a chain of initialised work requests whose
-        // SGEs are borrowed by `wrs` and whose completion targets are owned by them.
-        let ret = unsafe { bindings::ib_post_send(self.qp.as_ptr(), next, &mut bad) };
+        let mut bad: *const W::Raw = core::ptr::null();
+        let ret = post(next, &mut bad);
         let mut accepted = true;
         for wr in wrs.iter_mut() {
-            let raw: *const bindings::ib_send_wr = wr.wr_mut();
+            let raw: *const W::Raw = wr.wr_mut();
             // The driver points `bad` at the first request it did not take. Without it, count
             // all as posted: a leaked reference is safe, a double release is not.
             if ret != 0 && raw == bad {
@@ -146,40 +169,7 @@ impl Qp {
             if accepted {
                 wr.set_posted();
             }
-            wr.wr_mut().next = core::ptr::null_mut();
-        }
-        to_result(ret)
-    }
-
-    /// Posts `wrs` to the receive queue as one chain (`ib_post_recv`); errors as for
-    /// [`Qp::post_send`].
-    pub(crate) fn post_recv(&self, wrs: &mut [RecvWr<'_>]) -> Result {
-        if wrs.is_empty() {
-            return Ok(());
-        }
-        if wrs.iter().any(|wr| wr.is_posted()) {
-            return Err(EINVAL);
-        }
-        let mut next: *mut bindings::ib_recv_wr = core::ptr::null_mut();
-        for wr in wrs.iter_mut().rev() {
-            let raw = wr.wr_mut();
-            raw.next = next;
-            next = raw;
-        }
-        self.used.store(true, Ordering::Relaxed);
-        let mut bad: *const bindings::ib_recv_wr = core::ptr::null();
-        // SAFETY: As in `post_send`.
-        let ret = unsafe { bindings::ib_post_recv(self.qp.as_ptr(), next, &mut bad) };
-        let mut accepted = true;
-        for wr in wrs.iter_mut() {
-            let raw: *const bindings::ib_recv_wr = wr.wr_mut();
-            if ret != 0 && raw == bad {
-                accepted = false;
-            }
-            if accepted {
-                wr.set_posted();
-            }
-            wr.wr_mut().next = core::ptr::null_mut();
+            wr.set_next(core::ptr::null_mut());
         }
         to_result(ret)
     }

@@ -220,23 +220,46 @@ impl<'a> SendWr<'a> {
         self.wr_mut().send_flags |= bindings::ib_send_flags_IB_SEND_FENCE;
         self
     }
+}
 
-    /// The common `ib_send_wr` head.
-    pub(super) fn wr_mut(&mut self) -> &mut bindings::ib_send_wr {
+/// A work request `Qp` posts as part of a chain; both queues' kinds implement it.
+pub(super) trait ChainWr {
+    /// The C work request (`ib_send_wr` or `ib_recv_wr`).
+    type Raw;
+
+    /// The C work request, as the driver sees it.
+    fn wr_mut(&mut self) -> &mut Self::Raw;
+
+    /// Links the next work request of the chain (NULL ends it).
+    fn set_next(&mut self, next: *mut Self::Raw);
+
+    /// Whether this work request was posted already.
+    fn is_posted(&self) -> bool;
+
+    /// Records that the driver accepted this work request: its completion reference now
+    /// belongs to the completion.
+    fn set_posted(&mut self);
+}
+
+impl ChainWr for SendWr<'_> {
+    type Raw = bindings::ib_send_wr;
+
+    fn wr_mut(&mut self) -> &mut bindings::ib_send_wr {
         match &mut self.raw {
             SendRaw::Rdma(r) => &mut r.wr,
             SendRaw::Reg(r) => &mut r.wr,
         }
     }
 
-    /// Whether this work request was posted already.
-    pub(super) fn is_posted(&self) -> bool {
+    fn set_next(&mut self, next: *mut bindings::ib_send_wr) {
+        self.wr_mut().next = next;
+    }
+
+    fn is_posted(&self) -> bool {
         self.posted
     }
 
-    /// Records that the driver accepted this work request: its reference now belongs to
-    /// the completion.
-    pub(super) fn set_posted(&mut self) {
+    fn set_posted(&mut self) {
         self.posted = true;
         if let Some(cqe) = self.cqe.take() {
             cqe.posted();
@@ -278,19 +301,24 @@ impl<'a> RecvWr<'a> {
             _sges: PhantomData,
         }
     }
+}
 
-    /// The C work request.
-    pub(super) fn wr_mut(&mut self) -> &mut bindings::ib_recv_wr {
+impl ChainWr for RecvWr<'_> {
+    type Raw = bindings::ib_recv_wr;
+
+    fn wr_mut(&mut self) -> &mut bindings::ib_recv_wr {
         &mut self.raw
     }
 
-    /// Whether this work request was posted already.
-    pub(super) fn is_posted(&self) -> bool {
+    fn set_next(&mut self, next: *mut bindings::ib_recv_wr) {
+        self.raw.next = next;
+    }
+
+    fn is_posted(&self) -> bool {
         self.posted
     }
 
-    /// Records that the driver accepted this work request.
-    pub(super) fn set_posted(&mut self) {
+    fn set_posted(&mut self) {
         self.posted = true;
         if let Some(cqe) = self.cqe.take() {
             cqe.posted();
