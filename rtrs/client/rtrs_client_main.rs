@@ -2,11 +2,59 @@
 
 //! RDMA Transport Client (`rtrs_client`), in Rust.
 //!
-//! Drop-in for the C module of the same name in Linux 6.12. For now the module only
-//! registers itself: the RTRS client transport is not implemented yet, so it offers
-//! nothing a caller could mistake for a working transport.
+//! Drop-in for the C module of the same name in Linux 6.12: exports the `rtrs.h` client
+//! API (`ffi_api.rs`, exported by `glue.c`) and registers the class `rtrs-client`.
+//!
+//! Files: `clt.rs` the session and its permits, `path.rs` a path (connections, INFO
+//! exchange, receives, IO submission), `con.rs` one connection, `req.rs` request slots,
+//! `clt_sysfs.rs` the session directory; the pure protocol logic is in `../common` and in
+//! `mp_policy.rs`, `permit.rs`, `state.rs`.
 
 use kernel::prelude::*;
+
+#[allow(dead_code)]
+#[path = "../../rust/bindings/mod.rs"]
+mod bindings;
+#[allow(dead_code)]
+#[path = "../../rust/cpu.rs"]
+mod cpu;
+#[allow(unused_imports, unused_macros)]
+#[path = "../../rust/error.rs"]
+mod error;
+#[allow(dead_code)]
+#[path = "../../rust/rdma/mod.rs"]
+mod rdma;
+#[allow(dead_code, unused_imports, unused_macros)]
+#[path = "../../rust/sync/mod.rs"]
+mod sync;
+#[allow(dead_code)]
+#[path = "../../rust/sysfs/mod.rs"]
+mod sysfs;
+
+#[allow(dead_code)]
+#[path = "../common/hb.rs"]
+mod hb;
+#[allow(dead_code)]
+#[path = "../common/imm.rs"]
+mod imm;
+#[allow(dead_code)]
+mod mp_policy;
+#[allow(dead_code)]
+#[path = "../common/msg.rs"]
+mod msg;
+#[allow(dead_code)]
+mod permit;
+#[allow(dead_code)]
+mod state;
+
+mod clt;
+mod clt_sysfs;
+mod con;
+mod ffi_api;
+mod path;
+mod req;
+
+use error::errno;
 
 module! {
     type: RtrsClient,
@@ -16,18 +64,21 @@ module! {
     license: "GPL",
 }
 
-/// The loaded `rtrs_client` module.
+/// The loaded `rtrs_client` module: owns the class, published in [`clt_sysfs::CLASS`].
 struct RtrsClient;
 
 impl kernel::Module for RtrsClient {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        pr_info!("loaded; the RTRS client transport not implemented yet\n");
+        let class = sysfs::Class::new(kernel::c_str!("rtrs-client"))?;
+        if clt_sysfs::CLASS.set(class).is_err() {
+            return Err(EBUSY);
+        }
         Ok(Self)
     }
 }
 
 impl Drop for RtrsClient {
     fn drop(&mut self) {
-        pr_info!("unloaded\n");
+        drop(clt_sysfs::CLASS.take());
     }
 }

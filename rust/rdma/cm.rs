@@ -464,6 +464,37 @@ impl SockAddr {
         Err(EINVAL)
     }
 
+    /// A copy of a caller's `sockaddr_storage`: `Ok(None)` for an all-zero (unspecified)
+    /// address, `EINVAL` for a family other than `AF_INET` and `AF_INET6`.
+    pub(crate) fn from_storage(raw: &bindings::__kernel_sockaddr_storage) -> Result<Option<Self>> {
+        // SAFETY: Every bit pattern is a valid `ss_family`; the union is plain data.
+        let family = u32::from(unsafe { raw.__bindgen_anon_1.__bindgen_anon_1.ss_family });
+        match family {
+            0 => Ok(None),
+            // INVARIANT: The family says which of the two structures the storage holds.
+            bindings::AF_INET | bindings::AF_INET6 => Ok(Some(Self(*raw))),
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// The address family and the address bytes (4 or 16), for printing.
+    pub(crate) fn ip(&self) -> (u32, [u8; 16]) {
+        let mut out = [0u8; 16];
+        // SAFETY: As in `from_storage`.
+        let family = u32::from(unsafe { self.0.__bindgen_anon_1.__bindgen_anon_1.ss_family });
+        if family == bindings::AF_INET {
+            // SAFETY: By the type invariant an `AF_INET` storage holds a `sockaddr_in`.
+            let sin = unsafe { &*core::ptr::addr_of!(self.0).cast::<bindings::sockaddr_in>() };
+            out[..4].copy_from_slice(&sin.sin_addr.s_addr.to_ne_bytes());
+        } else {
+            // SAFETY: By the type invariant any other storage holds a `sockaddr_in6`.
+            let sin6 = unsafe { &*core::ptr::addr_of!(self.0).cast::<bindings::sockaddr_in6>() };
+            // SAFETY: All members of the address union are plain bytes.
+            out = unsafe { sin6.sin6_addr.in6_u.u6_addr8 };
+        }
+        (family, out)
+    }
+
     /// The address as a `struct sockaddr *`.
     fn as_mut_ptr(&mut self) -> *mut bindings::sockaddr {
         core::ptr::addr_of_mut!(self.0).cast()

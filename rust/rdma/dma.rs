@@ -354,3 +354,127 @@ impl Drop for SgBuf {
         }
     }
 }
+
+/// A scatterlist owned by a caller outside this module (the `struct scatterlist *` of an
+/// RTRS user), borrowed until the request it describes is confirmed.
+///
+/// # Invariants
+///
+/// `sgl` is a valid chained scatterlist of `nents` entries over memory that stays valid
+/// and is not otherwise DMA-mapped for as long as this object lives.
+pub(crate) struct ForeignSg {
+    sgl: NonNull<bindings::scatterlist>,
+    nents: u32,
+}
+
+// SAFETY: The list is only handed to the DMA API, which may be called from any thread.
+unsafe impl Send for ForeignSg {}
+// SAFETY: `&ForeignSg` gives nothing but counts.
+unsafe impl Sync for ForeignSg {}
+
+impl ForeignSg {
+    /// Borrows the caller's list; `None` for a NULL list or no entries.
+    ///
+    /// # Safety
+    ///
+    /// `sgl` must be a valid scatterlist of `nents` entries whose memory stays valid until
+    /// the returned object is dropped, and which nobody else maps meanwhile.
+    pub(crate) unsafe fn from_raw(sgl: *mut bindings::scatterlist, nents: u32) -> Option<Self> {
+        // INVARIANT: The caller guarantees validity for the object's lifetime.
+        NonNull::new(sgl)
+            .filter(|_| nents != 0)
+            .map(|sgl| Self { sgl, nents })
+    }
+
+    /// The number of entries.
+    pub(crate) fn nents(&self) -> u32 {
+        self.nents
+    }
+}
+
+/// A [`ForeignSg`] mapped for DMA on a device (`ib_dma_map_sg`), unmapped on drop.
+///
+/// # Invariants
+///
+/// `sg` is mapped on `dev` for `dir` with `mapped` (> 0) DMA entries.
+pub(crate) struct MappedSg {
+    sg: ForeignSg,
+    mapped: u32,
+    dir: DmaDir,
+    // Dropped after the unmap.
+    dev: DeviceRef,
+}
+
+impl MappedSg {
+    /// Maps `sg` on `dev` for `dir`; gives `sg` back with the error if that fails.
+    pub(crate) fn new(
+        sg: ForeignSg,
+        dev: &Device,
+        dir: DmaDir,
+    ) -> core::result::Result<Self, (Error, ForeignSg)> {
+        let dev = match dev.get() {
+            Ok(d) => d,
+            Err(e) => return Err((e, sg)),
+        };
+        let Ok(nents) = i32::try_from(sg.nents) else {
+            return Err((EINVAL, sg));
+        };
+        // SAFETY: The list is valid and unmapped (`ForeignSg` invariant); the device is
+        // valid (reference held).
+        let mapped =
+            unsafe { bindings::ib_dma_map_sg(dev.as_raw(), sg.sgl.as_ptr(), nents, dir.as_raw()) };
+        if mapped <= 0 {
+            return Err((ENOMEM, sg));
+        }
+        // INVARIANT: Mapped just above.
+        Ok(Self {
+            sg,
+            // CAST: `mapped` is positive.
+            mapped: mapped as u32,
+            dir,
+            dev,
+        })
+    }
+
+    /// The device the list is mapped on.
+    pub(crate) fn device(&self) -> &Device {
+        &self.dev
+    }
+
+    /// The raw list and its number of DMA entries, for [`super::mr::Mr::map_foreign`].
+    pub(super) fn raw(&self) -> (*mut bindings::scatterlist, u32) {
+        (self.sg.sgl.as_ptr(), self.mapped)
+    }
+
+    /// Unmaps the list and gives the borrowed list back.
+    pub(crate) fn unmap(self) -> ForeignSg {
+        let this = core::mem::ManuallyDrop::new(self);
+        this.do_unmap();
+        // SAFETY: `this` is never used or dropped again; each field is read exactly once.
+        let (sg, dev) = unsafe { (core::ptr::read(&this.sg), core::ptr::read(&this.dev)) };
+        drop(dev);
+        sg
+    }
+
+    /// `ib_dma_unmap_sg` of the mapping.
+    fn do_unmap(&self) {
+        // CAST: `nents` was checked to fit in `i32` in `new`.
+        let nents = self.sg.nents as i32;
+        // SAFETY: Mapped in `new` with these entries (type invariant); unmapped once, by
+        // `unmap` or `drop`.
+        unsafe {
+            bindings::ib_dma_unmap_sg(
+                self.dev.as_raw(),
+                self.sg.sgl.as_ptr(),
+                nents,
+                self.dir.as_raw(),
+            )
+        };
+    }
+}
+
+impl Drop for MappedSg {
+    fn drop(&mut self) {
+        self.do_unmap();
+    }
+}

@@ -12,7 +12,7 @@
 //! next registration, so a stale key held by the peer cannot match again.
 
 use super::cq::{Cqe, CqeHandler, CqeRef, Wc, WcStatus};
-use super::dma::SgBuf;
+use super::dma::{MappedSg, SgBuf};
 use super::pd::Pd;
 use crate::bindings;
 use core::ptr::NonNull;
@@ -114,6 +114,29 @@ impl Mr {
         // `sgl` is a mapped scatterlist of `nents` DMA entries.
         let n =
             unsafe { bindings::ib_map_mr_sg(self.raw(), sgl, nents, core::ptr::null_mut(), page) };
+        if n < 0 {
+            return Err(Error::from_errno(n));
+        }
+        if n != nents {
+            return Err(EINVAL);
+        }
+        Ok(())
+    }
+
+    /// Maps all DMA entries of a caller's mapped list into the region, in pages of 4 KiB as
+    /// C RTRS does (`ib_map_mr_sg(..., SZ_4K)`); `EINVAL` unless the whole list maps.
+    ///
+    /// As for [`Mr::map_sg`], the list must stay mapped while the peer may use the key.
+    pub(crate) fn map_foreign(&mut self, sg: &MappedSg) -> Result {
+        if sg.device().as_raw() != self.inner.pd.device().as_raw() {
+            return Err(EINVAL);
+        }
+        let (sgl, nents) = sg.raw();
+        let nents = i32::try_from(nents).map_err(|_| EINVAL)?;
+        // SAFETY: The region is valid and mutated only through `&mut self` (type invariant);
+        // `sgl` is a mapped scatterlist of `nents` DMA entries.
+        let n =
+            unsafe { bindings::ib_map_mr_sg(self.raw(), sgl, nents, core::ptr::null_mut(), 4096) };
         if n < 0 {
             return Err(Error::from_errno(n));
         }
