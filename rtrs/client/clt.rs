@@ -89,7 +89,7 @@ pub(crate) struct Sess {
     #[pin]
     permit_wait: CondVar,
     /// The paths; fixed after open (adding and removing paths is not implemented).
-    paths: KVec<Arc<Path>>,
+    paths: Paths,
     /// Round-robin cursor over the paths.
     rr: AtomicU32,
 }
@@ -102,7 +102,7 @@ impl Sess {
         }
         let uuid = cpu::uuid_gen();
         let nr_cpus = cpu::nr_cpu_ids();
-        let mut paths = KVec::with_capacity(args.paths.len(), GFP_KERNEL)?;
+        let mut paths = Paths(KVec::with_capacity(args.paths.len(), GFP_KERNEL)?);
         let mut last_err = errno!(ECONNRESET);
         for (src, dst) in args.paths.iter() {
             let setup = PathSetup {
@@ -113,20 +113,22 @@ impl Sess {
                 dst,
                 nr_cpus,
                 nr_poll_queues: args.nr_poll_queues,
-                first_conn: paths.is_empty(),
+                first_conn: paths.0.is_empty(),
                 recon_cnt: 1,
             };
             match Path::connect(&setup) {
                 Ok(p) => {
-                    if let Some(first) = paths.first() {
-                        let first: &Arc<Path> = first;
+                    if let Some(first) = paths.0.first() {
                         if first.acc.queue_depth != p.acc.queue_depth {
                             pr_err!("paths of one session differ in queue depth\n");
                             p.stop();
                             continue;
                         }
                     }
-                    paths.push(p, GFP_KERNEL)?;
+                    if let Err(e) = paths.0.push(p.clone(), GFP_KERNEL) {
+                        p.stop();
+                        return Err(e.into());
+                    }
                 }
                 Err(e) => {
                     pr_err!("connecting a path failed: {:?}\n", e);
@@ -134,12 +136,17 @@ impl Sess {
                 }
             }
         }
-        let Some(first) = paths.first() else {
+        let Some(first) = paths.0.first() else {
             return Err(last_err);
         };
         let queue_depth = u32::from(first.acc.queue_depth);
-        let max_io_size = paths.iter().map(|p| p.acc.max_io_size).min().unwrap_or(0);
-        let max_segments = paths.iter().map(|p| p.max_pages_per_mr).min().unwrap_or(0);
+        let max_io_size = paths.0.iter().map(|p| p.acc.max_io_size).min().unwrap_or(0);
+        let max_segments = paths
+            .0
+            .iter()
+            .map(|p| p.max_pages_per_mr)
+            .min()
+            .unwrap_or(0);
         let qd = queue_depth as usize;
         let mut permits_map = KVec::with_capacity(permit::words_for(qd), GFP_KERNEL)?;
         for _ in 0..permit::words_for(qd) {
@@ -158,7 +165,7 @@ impl Sess {
         }
         let mut name = KVec::with_capacity(args.sessname.len(), GFP_KERNEL)?;
         name.extend_from_slice(args.sessname, GFP_KERNEL)?;
-        let res = Arc::pin_init(
+        Arc::pin_init(
             pin_init!(Self {
                 name,
                 uuid,
@@ -177,13 +184,7 @@ impl Sess {
                 rr: AtomicU32::new(0),
             }),
             GFP_KERNEL,
-        );
-        if res.is_err() {
-            // `paths` moved into the failed initialiser and were dropped with it; their
-            // connections were stopped by nobody, so this cannot leak: `Path` drop destroys
-            // the ids, which drains the QPs.
-        }
-        res
+        )
     }
 
     /// Takes a free permit, or `None` (`__rtrs_get_permit`).
@@ -247,14 +248,14 @@ impl Sess {
 
     /// Picks a connected path: round robin under that policy, else the first connected one.
     fn pick(&self) -> Option<&Arc<Path>> {
-        let n = self.paths.len();
+        let n = self.paths.0.len();
         let start = if self.mp_policy.load(Ordering::Relaxed) == Policy::RoundRobin as u32 {
             self.rr.fetch_add(1, Ordering::Relaxed) as usize
         } else {
             0
         };
         (0..n)
-            .map(|i| &self.paths[(start + i) % n])
+            .map(|i| &self.paths.0[(start + i) % n])
             .find(|p| p.connected())
     }
 
@@ -277,13 +278,25 @@ impl Sess {
 
     /// Stops every path: in-flight requests complete with an error.
     pub(crate) fn close(&self) {
-        for p in self.paths.iter() {
+        for p in self.paths.0.iter() {
             p.stop();
         }
     }
 
     /// The paths.
     pub(crate) fn paths(&self) -> &[Arc<Path>] {
-        &self.paths
+        &self.paths.0
+    }
+}
+
+/// The paths of a session. Stops them when dropped: the receives posted on a path hold a
+/// reference to it, which only stopping gives back.
+struct Paths(KVec<Arc<Path>>);
+
+impl Drop for Paths {
+    fn drop(&mut self) {
+        for p in self.0.iter() {
+            p.stop();
+        }
     }
 }

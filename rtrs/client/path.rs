@@ -25,7 +25,7 @@ use crate::req::{Req, ReqSlot};
 use crate::state::State;
 use crate::sync::Completion;
 use crate::{errno, msg};
-use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, SpinLock};
 use kernel::{new_spinlock, pin_init};
@@ -69,6 +69,8 @@ pub(crate) struct Path {
     pub(crate) cur_latency: AtomicU64,
     /// The first error that broke the path (0 while healthy).
     pub(crate) err: AtomicI32,
+    /// Set by the first [`Path::stop`].
+    stopped: AtomicBool,
     /// Server chunks, indexed by buf_id.
     rbufs: KVec<Rbuf>,
     /// Request slots, indexed by buf_id.
@@ -292,6 +294,7 @@ impl Path {
                 hb_missed: AtomicU32::new(0),
                 cur_latency: AtomicU64::new(0),
                 err: AtomicI32::new(0),
+                stopped: AtomicBool::new(false),
                 rbufs,
                 reqs,
                 cons,
@@ -365,6 +368,9 @@ impl Path {
     /// Disconnects every connection and flushes their work requests: every request in
     /// flight completes with an error, every receive gives its path reference back.
     pub(crate) fn stop(&self) {
+        if self.stopped.swap(true, Ordering::AcqRel) {
+            return;
+        }
         {
             let mut st = self.state.lock();
             st.change(State::Closing);

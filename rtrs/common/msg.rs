@@ -332,7 +332,7 @@ impl<'a> InfoRsp<'a> {
         if b.len() < info_rsp_len(sg_cnt.into()) {
             return Err(MsgError::TooShort);
         }
-        if sg_cnt == 0 || !queue_depth.is_multiple_of(sg_cnt) {
+        if sg_cnt == 0 || queue_depth % sg_cnt != 0 {
             return Err(MsgError::BadSgCnt);
         }
         // C checks the descriptor count here; the chunk index is what must fit.
@@ -349,7 +349,7 @@ impl<'a> InfoRsp<'a> {
         let mut total: u64 = 0;
         for i in 0..rsp.sg_cnt {
             let d = SgDesc::get(&rsp.r, info_rsp_len(i))?;
-            if d.len == 0 || chunk_size == 0 || !d.len.is_multiple_of(chunk_size) {
+            if d.len == 0 || chunk_size == 0 || d.len % chunk_size != 0 {
                 return Err(MsgError::BadDesc);
             }
             total += u64::from(d.len);
@@ -466,7 +466,7 @@ impl IoHdr {
         };
         if off
             .checked_add(hdr.len())
-            .is_none_or(|end| end > chunk.len())
+            .map_or(true, |end| end > chunk.len())
             || usize::from(hdr.usr_len()) > off
         {
             return Err(MsgError::BadLength);
