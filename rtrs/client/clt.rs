@@ -19,6 +19,7 @@ use crate::path::{Path, PathSetup};
 use crate::permit;
 use crate::rdma::cm::SockAddr;
 use crate::req::Req;
+use crate::sync::OwnedQueue;
 use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, CondVar, Mutex};
@@ -55,6 +56,8 @@ pub(crate) struct OpenArgs<'a> {
     pub(crate) max_reconnect_attempts: i16,
     /// Poll queues (connections with direct CQs).
     pub(crate) nr_poll_queues: u32,
+    /// The module's workqueue.
+    pub(crate) wq: Arc<OwnedQueue>,
 }
 
 /// A client session.
@@ -115,18 +118,19 @@ impl Sess {
                 nr_poll_queues: args.nr_poll_queues,
                 first_conn: paths.0.is_empty(),
                 recon_cnt: 1,
+                wq: &args.wq,
             };
             match Path::connect(&setup) {
                 Ok(p) => {
                     if let Some(first) = paths.0.first() {
                         if first.acc.queue_depth != p.acc.queue_depth {
                             pr_err!("paths of one session differ in queue depth\n");
-                            p.stop();
+                            Path::stop(&p);
                             continue;
                         }
                     }
                     if let Err(e) = paths.0.push(p.clone(), GFP_KERNEL) {
-                        p.stop();
+                        Path::stop(&p);
                         return Err(e.into());
                     }
                 }
@@ -279,7 +283,7 @@ impl Sess {
     /// Stops every path: in-flight requests complete with an error.
     pub(crate) fn close(&self) {
         for p in self.paths.0.iter() {
-            p.stop();
+            Path::stop(p);
         }
     }
 
@@ -296,7 +300,7 @@ struct Paths(KVec<Arc<Path>>);
 impl Drop for Paths {
     fn drop(&mut self) {
         for p in self.0.iter() {
-            p.stop();
+            Path::stop(p);
         }
     }
 }

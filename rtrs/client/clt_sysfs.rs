@@ -6,7 +6,7 @@
 
 use crate::clt::Sess;
 use crate::mp_policy::Policy;
-use crate::sync::Global;
+use crate::sync::{Global, OwnedQueue};
 use crate::sysfs::{
     trim, Attribute, AttributeOperations, Attributes, Class, Device, KobjectRef, Page,
 };
@@ -17,6 +17,9 @@ use kernel::sync::Arc;
 
 /// The class `rtrs-client`, set while the module is loaded.
 pub(crate) static CLASS: Global<Class> = Global::new();
+
+/// The module's workqueue (`rtrs_client_wq`), set while the module is loaded.
+pub(crate) static WQ: Global<OwnedQueue> = Global::new();
 
 /// The payload of a session directory.
 pub(crate) struct SessFiles {

@@ -103,12 +103,16 @@ unsafe extern "C" fn rtrs_clt_open(
             return Error::from(e).to_ptr();
         }
     }
+    let Some(wq) = crate::clt_sysfs::WQ.get() else {
+        return ENODEV.to_ptr();
+    };
     let args = OpenArgs {
         sessname: name.as_bytes(),
         paths: &addrs,
         reconnect_delay_sec,
         max_reconnect_attempts,
         nr_poll_queues,
+        wq,
     };
     let res = Sess::open(&args).and_then(|sess| {
         let dev = match SessDev::new(&sess) {

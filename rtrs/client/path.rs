@@ -15,6 +15,7 @@
 //! an `Arc<Path>`, so the QPs are flushed ([`Path::stop`]) before the path can go.
 
 use crate::con::{Accepted, Con, ConSetup, CONNECT_TIMEOUT_MS, SERVICE_CON_QUEUE_DEPTH};
+use crate::hb::{self, Heartbeat, Tick};
 use crate::imm::{self, Imm, ImmLayout};
 use crate::rdma::cm::SockAddr;
 use crate::rdma::cq::{Cqe, CqeHandler, Wc, WcOpcode, WcStatus};
@@ -23,7 +24,10 @@ use crate::rdma::pd::Pd;
 use crate::rdma::wr::{RecvWr, SendWr};
 use crate::req::{Req, ReqSlot};
 use crate::state::State;
-use crate::sync::Completion;
+use crate::sync::{
+    impl_has_delayed_work, new_delayed_work, Completion, DelayedWork, DelayedWorkItem, OwnedQueue,
+    TryLock,
+};
 use crate::{errno, msg};
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use kernel::prelude::*;
@@ -63,10 +67,18 @@ pub(crate) struct Path {
     /// The path's state (`rtrs_clt_state`).
     #[pin]
     pub(crate) state: SpinLock<State>,
-    /// The heartbeat miss counter: zeroed by every receive.
-    pub(crate) hb_missed: AtomicU32,
+    /// The heartbeat miss counter: zeroed by every receive. A receive that finds it taken
+    /// by the tick skips the reset, which only delays the next heartbeat.
+    hb: TryLock<Heartbeat>,
+    /// When the last heartbeat was sent, in ns (`ktime_get`).
+    hb_last_sent: AtomicU64,
     /// Last heartbeat round trip in ns.
     pub(crate) cur_latency: AtomicU64,
+    /// The heartbeat timer (§10).
+    #[pin]
+    hb_work: DelayedWork<Path>,
+    /// The workqueue of the heartbeat.
+    wq: Arc<OwnedQueue>,
     /// The first error that broke the path (0 while healthy).
     pub(crate) err: AtomicI32,
     /// Set by the first [`Path::stop`].
@@ -124,13 +136,13 @@ pub(crate) struct IoRecv {
     buf: Option<DmaBuf>,
 }
 
-/// Completions of heartbeat acks: only errors matter.
+/// Completions of heartbeats and their answers: only errors matter.
 pub(crate) struct HbAckDone;
 
 impl CqeHandler for HbAckDone {
     fn done(_this: Arc<Cqe<Self>>, wc: &Wc) {
         if !matches!(wc.status(), WcStatus::Success | WcStatus::FlushErr) {
-            pr_err!("heartbeat ack failed: {:?}\n", wc.status());
+            pr_err!("heartbeat send failed: {:?}\n", wc.status());
         }
     }
 }
@@ -155,6 +167,8 @@ pub(crate) struct PathSetup<'a> {
     pub(crate) first_conn: bool,
     /// Connect attempt counter of the path (sent as `recon_cnt`).
     pub(crate) recon_cnt: u16,
+    /// The module's workqueue, for the heartbeat.
+    pub(crate) wq: &'a Arc<OwnedQueue>,
 }
 
 impl Path {
@@ -280,6 +294,7 @@ impl Path {
                 GFP_KERNEL,
             )?;
         }
+        let hb_work = new_delayed_work!("rtrs_clt_hb");
         let path = Arc::pin_init(
             pin_init!(Self {
                 uuid: setup.uuid,
@@ -291,8 +306,11 @@ impl Path {
                 max_pages_per_mr,
                 layout: ImmLayout::new(acc.queue_depth),
                 state <- new_spinlock!(State::Connecting),
-                hb_missed: AtomicU32::new(0),
+                hb: TryLock::new(Heartbeat::default()),
+                hb_last_sent: AtomicU64::new(0),
                 cur_latency: AtomicU64::new(0),
+                hb_work <- hb_work,
+                wq: setup.wq.clone(),
                 err: AtomicI32::new(0),
                 stopped: AtomicBool::new(false),
                 rbufs,
@@ -304,10 +322,11 @@ impl Path {
             GFP_KERNEL,
         )?;
         if let Err(e) = Self::post_recvs(&path) {
-            path.stop();
+            Self::stop(&path);
             return Err(e);
         }
         path.state.lock().change(State::Connected);
+        DelayedWork::queue(&path, &path.wq, hb::INTERVAL_MS);
         Ok(path)
     }
 
@@ -367,22 +386,24 @@ impl Path {
 
     /// Disconnects every connection and flushes their work requests: every request in
     /// flight completes with an error, every receive gives its path reference back.
-    pub(crate) fn stop(&self) {
-        if self.stopped.swap(true, Ordering::AcqRel) {
+    pub(crate) fn stop(this: &Arc<Self>) {
+        if this.stopped.swap(true, Ordering::AcqRel) {
             return;
         }
         {
-            let mut st = self.state.lock();
+            let mut st = this.state.lock();
             st.change(State::Closing);
         }
-        for con in self.cons.iter() {
+        // The work holds a reference; `stopped` keeps it from re-arming.
+        DelayedWork::cancel_sync(this);
+        for con in this.cons.iter() {
             con.stop();
         }
         // Requests whose response can no longer come.
-        for slot in self.reqs.iter() {
+        for slot in this.reqs.iter() {
             ReqSlot::fail(slot, errno!(ECONNABORTED));
         }
-        let mut st = self.state.lock();
+        let mut st = this.state.lock();
         st.change(State::Closed);
     }
 
@@ -463,11 +484,11 @@ impl Path {
         }
     }
 
-    /// Answers a heartbeat on cid 0 (§10).
-    fn send_hb_ack(&self) -> Result {
+    /// Sends a heartbeat or its answer on cid 0: an empty RDMA_WRITE_WITH_IMM (§10).
+    fn send_hb(&self, imm: u32) -> Result {
         let qp = self.con(0).ok_or(EINVAL)?.qp()?;
-        let ack = Cqe::new(HbAckDone)?;
-        qp.post_send(&mut [SendWr::rdma_write_with_imm(&[], 0, 0, imm::HB_ACK_IMM).signaled(ack)])
+        let done = Cqe::new(HbAckDone)?;
+        qp.post_send(&mut [SendWr::rdma_write_with_imm(&[], 0, 0, imm).signaled(done)])
     }
 
     /// An RKEY_RSP arrived in `buf` with immediate data `imm` (§9.6).
@@ -518,7 +539,9 @@ impl CqeHandler for IoRecv {
                 return;
             }
         }
-        path.hb_missed.store(0, Ordering::Relaxed);
+        if let Some(mut hb) = path.hb.try_lock() {
+            hb.heard();
+        }
         let cid = this.cid;
         match wc.opcode() {
             WcOpcode::RecvRdmaWithImm => {
@@ -533,11 +556,16 @@ impl CqeHandler for IoRecv {
                         w_inv,
                     } => path.io_rsp(cid, msg_id, errno, w_inv),
                     Imm::HbMsg => {
-                        if let Err(e) = path.send_hb_ack() {
+                        if let Err(e) = path.send_hb(imm::HB_ACK_IMM) {
                             path.error(&kernel::fmt!("heartbeat ack: {:?}", e));
                         }
                     }
-                    Imm::HbAck => {}
+                    Imm::HbAck => {
+                        let sent = path.hb_last_sent.load(Ordering::Relaxed);
+                        let now = now_ns();
+                        path.cur_latency
+                            .store(now.saturating_sub(sent), Ordering::Relaxed);
+                    }
                     Imm::IoReq { .. } | Imm::Unknown(_) => {
                         pr_warn!("unknown IMM type {}\n", imm >> imm::PAYLOAD_BITS);
                     }
@@ -565,5 +593,37 @@ impl CqeHandler for IoRecv {
         if let Err(e) = path.post_io_recv(cid, this) {
             path.error(&kernel::fmt!("re-posting a receive failed: {:?}", e));
         }
+    }
+}
+
+/// The monotonic clock in ns.
+fn now_ns() -> u64 {
+    u64::try_from(kernel::time::Ktime::ktime_get().to_ns()).unwrap_or(0)
+}
+
+impl_has_delayed_work! { impl HasDelayedWork<0> for Path { self.hb_work } }
+
+impl DelayedWorkItem for Path {
+    /// A heartbeat tick (`rtrs_hb_work`).
+    fn run(this: Arc<Self>) {
+        if this.stopped.load(Ordering::Acquire) {
+            return;
+        }
+        let tick = this.hb.try_lock().map_or(Tick::Wait, |mut hb| hb.tick());
+        match tick {
+            Tick::Dead => {
+                this.error(&kernel::fmt!("HB missed max reached"));
+                return;
+            }
+            Tick::Send => {
+                this.hb_last_sent.store(now_ns(), Ordering::Relaxed);
+                if let Err(e) = this.send_hb(imm::HB_MSG_IMM) {
+                    this.error(&kernel::fmt!("sending heartbeat failed: {:?}", e));
+                    return;
+                }
+            }
+            Tick::Wait => {}
+        }
+        DelayedWork::queue(&this, &this.wq, hb::INTERVAL_MS);
     }
 }

@@ -10,7 +10,11 @@
 //! `clt_sysfs.rs` the session directory; the pure protocol logic is in `../common` and in
 //! `mp_policy.rs`, `permit.rs`, `state.rs`.
 
+// `pin_init!` of a path, with its many fields, nests macros deeply.
+#![recursion_limit = "256"]
+
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
 #[allow(dead_code)]
 #[path = "../../rust/bindings/mod.rs"]
@@ -69,8 +73,23 @@ struct RtrsClient;
 
 impl kernel::Module for RtrsClient {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let class = sysfs::Class::new(kernel::c_str!("rtrs-client"))?;
+        let wq = sync::OwnedQueue::new(
+            kernel::c_str!("rtrs_client_wq"),
+            sync::WqFlags::default(),
+            0,
+        )?;
+        if clt_sysfs::WQ.set(Arc::new(wq, GFP_KERNEL)?).is_err() {
+            return Err(EBUSY);
+        }
+        let class = match sysfs::Class::new(kernel::c_str!("rtrs-client")) {
+            Ok(c) => c,
+            Err(e) => {
+                drop(clt_sysfs::WQ.take());
+                return Err(e);
+            }
+        };
         if clt_sysfs::CLASS.set(class).is_err() {
+            drop(clt_sysfs::WQ.take());
             return Err(EBUSY);
         }
         Ok(Self)
@@ -80,5 +99,6 @@ impl kernel::Module for RtrsClient {
 impl Drop for RtrsClient {
     fn drop(&mut self) {
         drop(clt_sysfs::CLASS.take());
+        drop(clt_sysfs::WQ.take());
     }
 }
