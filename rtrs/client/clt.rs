@@ -271,13 +271,18 @@ impl Sess {
         path.request(cid, p.mem_id, io)
     }
 
-    /// `rtrs_clt_rdma_cq_direct`: polls poll queue `index` of the first connected path.
+    /// `rtrs_clt_rdma_cq_direct`: polls poll queue `index` of the connected paths until one
+    /// has completions; -1 without a connected path.
     pub(crate) fn poll(&self, index: u32) -> i32 {
-        match self.pick() {
-            // CAST: At most the poll budget.
-            Some(path) => path.poll(index).map_or_else(|e| e.to_errno(), |n| n as i32),
-            None => 0,
+        let mut cnt = -1;
+        for path in self.paths.0.iter().filter(|p| p.connected()) {
+            // CAST: A count of completions, far below `i32::MAX`.
+            cnt = path.poll(index).map_or_else(|e| e.to_errno(), |n| n as i32);
+            if cnt != 0 {
+                break;
+            }
         }
+        cnt
     }
 
     /// Stops every path: in-flight requests complete with an error.

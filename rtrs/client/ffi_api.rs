@@ -307,7 +307,7 @@ unsafe extern "C" fn rtrs_clt_query(
         return EINVAL.to_errno();
     }
     if !h.sess.paths().iter().any(|p| p.connected()) {
-        return crate::errno!(ECONNRESET).to_errno();
+        return crate::errno!(ECOMM).to_errno();
     }
     let s = &h.sess;
     let out = bindings::rtrs_attrs {

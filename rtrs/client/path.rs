@@ -407,11 +407,13 @@ impl Path {
         st.change(State::Closed);
     }
 
-    /// Polls the direct CQ of poll connection `index` (`rtrs_clt_rdma_cq_direct`).
+    /// Polls the direct CQ of connection `index + 1` without a budget, as
+    /// `rtrs_clt_rdma_cq_direct` does (the block layer's poll queue numbers count the default
+    /// queues too).
     pub(crate) fn poll(&self, index: u32) -> Result<u32> {
-        let cid = u32::from(self.irq_con_num) + index;
-        let cid = u16::try_from(cid).map_err(|_| EINVAL)?;
-        self.con(cid).ok_or(EINVAL)?.poll_direct(16)
+        let cid = u16::try_from(index + 1).map_err(|_| EINVAL)?;
+        // CAST: `i32::MAX` fits in `u32`; it stands for C's unlimited budget of -1.
+        self.con(cid).ok_or(EINVAL)?.poll_direct(i32::MAX as u32)
     }
 
     /// Submits a request on connection `cid` with request slot `buf_id` (§9.2, §9.3).

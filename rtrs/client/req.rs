@@ -123,13 +123,20 @@ impl ReqSlot {
             return Err(EBUSY);
         }
         let usr_len = io.usr.len();
-        let has_data = io.data_len > 0 && io.sg.is_some();
+        let has_data = io.sg.is_some();
+        // C checks the header limit with a descriptor per scatterlist entry, and the chunk
+        // limit with the message header alone.
+        let sg_cnt = io.sg.as_ref().map_or(0, |sg| sg.nents() as usize);
         let hdr_len = match io.dir {
             Dir::Write => msg::WRITE_HDR_LEN,
-            Dir::Read => msg::READ_HDR_LEN + if has_data { msg::SG_DESC_LEN } else { 0 },
+            Dir::Read => msg::READ_HDR_LEN + sg_cnt * msg::SG_DESC_LEN,
+        };
+        let msg_len = match io.dir {
+            Dir::Write => msg::WRITE_HDR_LEN,
+            Dir::Read => msg::READ_HDR_LEN,
         };
         if usr_len + hdr_len > t.max_hdr_size as usize
-            || hdr_len + io.data_len + usr_len > t.chunk_size as usize
+            || msg_len + io.data_len + usr_len > t.chunk_size as usize
         {
             return Err(errno!(EMSGSIZE));
         }
