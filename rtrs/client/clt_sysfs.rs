@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-//! The session directory `/sys/class/rtrs-client/<sessname>/` (sysfs-abi §2.1).
+//! The session directory `/sys/class/rtrs-client/<sessname>/` (sysfs-abi §2.1) and its
+//! path directories `paths/<src>@<dst>/` (§2.3, read-only files).
 //!
 //! C version: [drivers/infiniband/ulp/rtrs/rtrs-clt-sysfs.c](srctree/drivers/infiniband/ulp/rtrs/rtrs-clt-sysfs.c).
 
 use crate::clt::Sess;
 use crate::mp_policy::Policy;
+use crate::path::Path;
+use crate::rdma::cm::SockAddr;
+use crate::sockaddr_fmt::IpAddr;
+use crate::state::State;
 use crate::sync::{Global, OwnedQueue};
 use crate::sysfs::{
-    trim, Attribute, AttributeOperations, Attributes, Class, Device, KobjectRef, Page,
+    trim, Attribute, AttributeOperations, Attributes, Class, Device, Kobject, KobjectRef, Page,
 };
 use core::fmt::Write;
 use core::sync::atomic::Ordering;
@@ -98,19 +103,129 @@ impl Attributes for SessFiles {
     ];
 }
 
-/// A session's device in the class; removed when dropped.
+/// The printable form of an address.
+fn ip(a: &SockAddr) -> IpAddr {
+    let (family, b) = a.ip();
+    if family == crate::bindings::AF_INET {
+        IpAddr::V4([b[0], b[1], b[2], b[3]])
+    } else {
+        IpAddr::V6(b)
+    }
+}
+
+/// The payload of a path directory.
+pub(crate) struct PathFiles {
+    path: Arc<Path>,
+}
+
+/// `hca_name`.
+const HCA_NAME: u64 = 0;
+/// `hca_port`.
+const HCA_PORT: u64 = 1;
+/// `src_addr`.
+const SRC_ADDR: u64 = 2;
+/// `dst_addr`.
+const DST_ADDR: u64 = 3;
+/// `state`.
+const STATE: u64 = 4;
+/// `cur_latency`.
+const CUR_LATENCY: u64 = 5;
+
+#[vtable]
+impl AttributeOperations<HCA_NAME> for PathFiles {
+    fn show(&self, page: &mut Page<'_>) -> Result {
+        page.write_bytes(&self.path.hca_name)?;
+        page.write_bytes(b"\n")
+    }
+}
+
+#[vtable]
+impl AttributeOperations<HCA_PORT> for PathFiles {
+    fn show(&self, page: &mut Page<'_>) -> Result {
+        writeln!(page, "{}", self.path.hca_port)?;
+        Ok(())
+    }
+}
+
+#[vtable]
+impl AttributeOperations<SRC_ADDR> for PathFiles {
+    fn show(&self, page: &mut Page<'_>) -> Result {
+        writeln!(page, "{}", ip(&self.path.src))?;
+        Ok(())
+    }
+}
+
+#[vtable]
+impl AttributeOperations<DST_ADDR> for PathFiles {
+    fn show(&self, page: &mut Page<'_>) -> Result {
+        writeln!(page, "{}", ip(&self.path.dst))?;
+        Ok(())
+    }
+}
+
+#[vtable]
+impl AttributeOperations<STATE> for PathFiles {
+    fn show(&self, page: &mut Page<'_>) -> Result {
+        let s = *self.path.state.lock();
+        page.write_bytes(if s == State::Connected {
+            b"connected\n"
+        } else {
+            b"disconnected\n"
+        })
+    }
+}
+
+#[vtable]
+impl AttributeOperations<CUR_LATENCY> for PathFiles {
+    fn show(&self, page: &mut Page<'_>) -> Result {
+        writeln!(page, "{} ns", self.path.cur_latency.load(Ordering::Relaxed))?;
+        Ok(())
+    }
+}
+
+impl Attributes for PathFiles {
+    const ATTRIBUTES: &'static [Attribute<Self>] = &[
+        Attribute::new::<HCA_NAME>(kernel::c_str!("hca_name"), 0o444),
+        Attribute::new::<HCA_PORT>(kernel::c_str!("hca_port"), 0o444),
+        Attribute::new::<SRC_ADDR>(kernel::c_str!("src_addr"), 0o444),
+        Attribute::new::<DST_ADDR>(kernel::c_str!("dst_addr"), 0o444),
+        Attribute::new::<STATE>(kernel::c_str!("state"), 0o444),
+        Attribute::new::<CUR_LATENCY>(kernel::c_str!("cur_latency"), 0o444),
+    ];
+}
+
+/// A session's device in the class with its `paths/` directory; removed when dropped.
+///
+/// Field order is drop order: children before their parents.
 pub(crate) struct SessDev {
+    _path_dirs: KVec<Kobject<PathFiles>>,
+    _paths: Kobject<()>,
     _dev: Device<SessFiles>,
 }
 
 impl SessDev {
-    /// Creates `/sys/class/rtrs-client/<sessname>`.
+    /// Creates `/sys/class/rtrs-client/<sessname>` with a directory per path.
     pub(crate) fn new(sess: &Arc<Sess>) -> Result<Self> {
         let class = CLASS.get().ok_or(ENODEV)?;
         let name = core::str::from_utf8(&sess.name).map_err(|_| EINVAL)?;
         let files = Arc::new(SessFiles { sess: sess.clone() }, GFP_KERNEL)?;
+        let dev = Device::new(&class, kernel::fmt!("{}", name), files)?;
+        let paths = Kobject::new_dir(dev.kobject(), kernel::fmt!("paths"))?;
+        let mut path_dirs = KVec::new();
+        for p in sess.paths() {
+            let files = Arc::new(PathFiles { path: p.clone() }, GFP_KERNEL)?;
+            let mut dir = Kobject::new(
+                paths.kobject(),
+                kernel::fmt!("{}@{}", ip(&p.src), ip(&p.dst)),
+                files,
+            )?;
+            dir.announce()?;
+            path_dirs.push(dir, GFP_KERNEL)?;
+        }
         Ok(Self {
-            _dev: Device::new(&class, kernel::fmt!("{}", name), files)?,
+            _path_dirs: path_dirs,
+            _paths: paths,
+            _dev: dev,
         })
     }
 }

@@ -91,8 +91,14 @@ pub(crate) struct Path {
     cons: KVec<Con>,
     /// The protection domain of the connections (dropped after them).
     pd: Arc<Pd>,
-    /// Name of the RDMA device, for sysfs and logs.
+    /// Port of the RDMA device, for sysfs.
     pub(crate) hca_port: u32,
+    /// Name of the RDMA device, for sysfs.
+    pub(crate) hca_name: KVec<u8>,
+    /// Local address of cid 0 after it connected.
+    pub(crate) src: SockAddr,
+    /// Server address.
+    pub(crate) dst: SockAddr,
 }
 
 /// The receive of INFO_RSP on cid 0.
@@ -223,6 +229,9 @@ impl Path {
         let dev = cons[0].cm().device().ok_or(ENODEV)?;
         let attrs = dev.attrs();
         let hca_port = cons[0].cm().port_num();
+        let mut hca_name = KVec::new();
+        hca_name.extend_from_slice(dev.name().as_bytes(), GFP_KERNEL)?;
+        let src = cons[0].cm().src_addr().ok_or(EINVAL)?;
         let shift = 12u32;
         let by_size = u32::try_from(attrs.max_mr_size >> shift).unwrap_or(u32::MAX);
         let max_pages_per_mr = MAX_SEGMENTS
@@ -318,6 +327,9 @@ impl Path {
                 cons,
                 pd,
                 hca_port,
+                hca_name,
+                src,
+                dst: *setup.dst,
             }),
             GFP_KERNEL,
         )?;

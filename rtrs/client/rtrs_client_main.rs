@@ -48,6 +48,8 @@ mod mp_policy;
 mod msg;
 #[allow(dead_code)]
 mod permit;
+#[path = "../common/sockaddr_fmt.rs"]
+mod sockaddr_fmt;
 #[allow(dead_code)]
 mod state;
 

@@ -219,6 +219,15 @@ impl CmIdRef {
         unsafe { (*self.as_raw()).port_num }
     }
 
+    /// The local address of the route (`route.addr.src_addr`), once the address is
+    /// resolved; `None` before or for a family other than IPv4 and IPv6.
+    pub(crate) fn src_addr(&self) -> Option<SockAddr> {
+        // SAFETY: The id is valid; the address is plain data written by rdma_cm while it
+        // resolves, which the caller's ordering (after `AddrResolved`) has completed.
+        let raw = unsafe { (*self.as_raw()).route.addr.src_addr };
+        SockAddr::from_storage(&raw).ok().flatten()
+    }
+
     /// The QP created with [`CmIdRef::create_qp`], if any.
     pub(crate) fn qp(&self) -> Option<&Qp> {
         let qp = self.hdr().qp.load(Ordering::Acquire);
@@ -400,6 +409,11 @@ impl ConnParam<'_> {
 /// rdma_cm expects behind a `struct sockaddr *`.
 #[derive(Clone, Copy)]
 pub(crate) struct SockAddr(bindings::__kernel_sockaddr_storage);
+
+// SAFETY: Plain data; the pointer member of the C union only sets its alignment.
+unsafe impl Send for SockAddr {}
+// SAFETY: As above: nothing is shared but bytes.
+unsafe impl Sync for SockAddr {}
 
 impl SockAddr {
     /// `a.b.c.d:port`.

@@ -20,5 +20,7 @@ mod mp_policy;
 mod msg;
 #[path = "../../../rtrs/client/permit.rs"]
 mod permit;
+#[path = "../../../rtrs/common/sockaddr_fmt.rs"]
+mod sockaddr_fmt;
 #[path = "../../../rtrs/client/state.rs"]
 mod state;
