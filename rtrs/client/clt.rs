@@ -268,7 +268,8 @@ impl Sess {
     pub(crate) fn request(&self, p: &Permit, io: Req<'_>) -> Result {
         let path = self.pick().ok_or(errno!(ECONNABORTED))?;
         let cid = self.cid_of(p, path.irq_con_num);
-        path.request(cid, p.mem_id, io)
+        let mi = self.mp_policy.load(Ordering::Relaxed) == Policy::MinInflight as u32;
+        path.request(cid, p.mem_id, io, mi)
     }
 
     /// `rtrs_clt_rdma_cq_direct`: polls poll queue `index` of the connected paths until one

@@ -11,6 +11,7 @@ use crate::path::Path;
 use crate::rdma::cm::SockAddr;
 use crate::sockaddr_fmt::IpAddr;
 use crate::state::State;
+use crate::stats::Stats;
 use crate::sync::{Global, OwnedQueue};
 use crate::sysfs::{
     trim, Attribute, AttributeOperations, Attributes, Class, Device, Kobject, KobjectRef, Page,
@@ -194,11 +195,138 @@ impl Attributes for PathFiles {
     ];
 }
 
+/// The payload of `stats/` (§2.4).
+pub(crate) struct StatsFiles {
+    stats: Arc<Stats>,
+}
+
+/// `cpu_migration_from`.
+const MIGR_FROM: u64 = 0;
+/// `cpu_migration_to`.
+const MIGR_TO: u64 = 1;
+/// `reconnects`.
+const RECONNECTS: u64 = 2;
+/// `rdma`.
+const RDMA: u64 = 3;
+/// `reset_all`.
+const RESET_ALL: u64 = 4;
+
+/// The common write rule of the statistics: `1` resets, anything else is `EINVAL`.
+fn reset_request(input: &[u8]) -> Result {
+    if input.strip_suffix(b"\n").unwrap_or(input) == b"1" {
+        Ok(())
+    } else {
+        Err(EINVAL)
+    }
+}
+
+/// Writes `"%d "` per CPU, then a newline.
+fn show_migrations(page: &mut Page<'_>, v: impl Iterator<Item = i32>) -> Result {
+    for n in v {
+        write!(page, "{} ", n)?;
+    }
+    page.write_bytes(b"\n")
+}
+
+#[vtable]
+impl AttributeOperations<MIGR_FROM> for StatsFiles {
+    fn show(&self, page: &mut Page<'_>) -> Result {
+        show_migrations(page, self.stats.migrations(true))
+    }
+
+    fn store(&self, _obj: &KobjectRef, input: &[u8]) -> Result {
+        reset_request(input)?;
+        self.stats.reset_migrations();
+        Ok(())
+    }
+}
+
+#[vtable]
+impl AttributeOperations<MIGR_TO> for StatsFiles {
+    fn show(&self, page: &mut Page<'_>) -> Result {
+        show_migrations(page, self.stats.migrations(false))
+    }
+
+    fn store(&self, _obj: &KobjectRef, input: &[u8]) -> Result {
+        reset_request(input)?;
+        self.stats.reset_migrations();
+        Ok(())
+    }
+}
+
+#[vtable]
+impl AttributeOperations<RECONNECTS> for StatsFiles {
+    fn show(&self, page: &mut Page<'_>) -> Result {
+        let (ok, failed) = self.stats.reconnects();
+        writeln!(page, "{} {}", ok, failed)?;
+        Ok(())
+    }
+
+    fn store(&self, _obj: &KobjectRef, input: &[u8]) -> Result {
+        reset_request(input)?;
+        self.stats.reset_reconnects();
+        Ok(())
+    }
+}
+
+#[vtable]
+impl AttributeOperations<RDMA> for StatsFiles {
+    fn show(&self, page: &mut Page<'_>) -> Result {
+        let r = self.stats.rdma();
+        writeln!(
+            page,
+            "{} {} {} {} {} {}",
+            r.read_cnt,
+            r.read_bytes,
+            r.write_cnt,
+            r.write_bytes,
+            self.stats.inflight.load(Ordering::Relaxed).max(0),
+            self.stats.failovers()
+        )?;
+        Ok(())
+    }
+
+    fn store(&self, _obj: &KobjectRef, input: &[u8]) -> Result {
+        reset_request(input)?;
+        self.stats.reset_rdma();
+        Ok(())
+    }
+}
+
+#[vtable]
+impl AttributeOperations<RESET_ALL> for StatsFiles {
+    fn show(&self, page: &mut Page<'_>) -> Result {
+        page.write_bytes(b"echo 1 to reset all statistics\n")
+    }
+
+    fn store(&self, _obj: &KobjectRef, input: &[u8]) -> Result {
+        reset_request(input)?;
+        self.stats.reset_all();
+        Ok(())
+    }
+}
+
+impl Attributes for StatsFiles {
+    const ATTRIBUTES: &'static [Attribute<Self>] = &[
+        Attribute::new::<MIGR_FROM>(kernel::c_str!("cpu_migration_from"), 0o644),
+        Attribute::new::<MIGR_TO>(kernel::c_str!("cpu_migration_to"), 0o644),
+        Attribute::new::<RECONNECTS>(kernel::c_str!("reconnects"), 0o644),
+        Attribute::new::<RDMA>(kernel::c_str!("rdma"), 0o644),
+        Attribute::new::<RESET_ALL>(kernel::c_str!("reset_all"), 0o644),
+    ];
+}
+
+/// A path's directory and its `stats/`; children first (drop order).
+struct PathDir {
+    _stats: Kobject<StatsFiles>,
+    _dir: Kobject<PathFiles>,
+}
+
 /// A session's device in the class with its `paths/` directory; removed when dropped.
 ///
 /// Field order is drop order: children before their parents.
 pub(crate) struct SessDev {
-    _path_dirs: KVec<Kobject<PathFiles>>,
+    _path_dirs: KVec<PathDir>,
     _paths: Kobject<()>,
     _dev: Device<SessFiles>,
 }
@@ -219,8 +347,22 @@ impl SessDev {
                 kernel::fmt!("{}@{}", ip(&p.src), ip(&p.dst)),
                 files,
             )?;
+            let sfiles = Arc::new(
+                StatsFiles {
+                    stats: p.stats.clone(),
+                },
+                GFP_KERNEL,
+            )?;
+            let mut stats = Kobject::new(dir.kobject(), kernel::fmt!("stats"), sfiles)?;
             dir.announce()?;
-            path_dirs.push(dir, GFP_KERNEL)?;
+            stats.announce()?;
+            path_dirs.push(
+                PathDir {
+                    _stats: stats,
+                    _dir: dir,
+                },
+                GFP_KERNEL,
+            )?;
         }
         Ok(Self {
             _path_dirs: path_dirs,

@@ -118,6 +118,8 @@ pub(crate) struct Con {
     pub(crate) cid: u16,
     /// Posted IO work requests, for signalling every `signal_interval`-th (§9.8).
     pub(crate) wr_cnt: AtomicU32,
+    /// The CPU the connection is bound to (its completion vector's).
+    pub(crate) cpu: u32,
     /// Shared with the rdma_cm handler.
     ev: Arc<ConEvents>,
     // Field order is drop order: the id (with its QP) goes before the CQ reference.
@@ -272,6 +274,7 @@ impl Con {
             Self {
                 cid: setup.cid,
                 wr_cnt: AtomicU32::new(1),
+                cpu: setup.cpu,
                 ev,
                 cm,
                 cq,

@@ -22,8 +22,9 @@ use crate::rdma::cq::{Cqe, CqeHandler, Wc, WcOpcode, WcStatus};
 use crate::rdma::dma::{DmaBuf, DmaDir};
 use crate::rdma::pd::Pd;
 use crate::rdma::wr::{RecvWr, SendWr};
-use crate::req::{Req, ReqSlot};
+use crate::req::{Dir, Req, ReqSlot};
 use crate::state::State;
+use crate::stats::Stats;
 use crate::sync::{
     impl_has_delayed_work, new_delayed_work, Completion, DelayedWork, DelayedWorkItem, OwnedQueue,
     TryLock,
@@ -99,6 +100,8 @@ pub(crate) struct Path {
     pub(crate) src: SockAddr,
     /// Server address.
     pub(crate) dst: SockAddr,
+    /// Statistics (sysfs `stats/`).
+    pub(crate) stats: Arc<Stats>,
 }
 
 /// The receive of INFO_RSP on cid 0.
@@ -295,11 +298,19 @@ impl Path {
             );
             return Err(errno!(ECONNRESET));
         }
+        let stats = Stats::new(setup.nr_cpus)?;
         let mut reqs = KVec::with_capacity(qd, GFP_KERNEL)?;
         for i in 0..qd {
             // CAST: `qd` fits in `u16`.
             reqs.push(
-                ReqSlot::new(dev, &pd, i as u32, acc.max_hdr_size, max_pages_per_mr)?,
+                ReqSlot::new(
+                    dev,
+                    &pd,
+                    i as u32,
+                    acc.max_hdr_size,
+                    max_pages_per_mr,
+                    stats.clone(),
+                )?,
                 GFP_KERNEL,
             )?;
         }
@@ -330,6 +341,7 @@ impl Path {
                 hca_name,
                 src,
                 dst: *setup.dst,
+                stats,
             }),
             GFP_KERNEL,
         )?;
@@ -338,6 +350,7 @@ impl Path {
             return Err(e);
         }
         path.state.lock().change(State::Connected);
+        path.stats.path_up();
         DelayedWork::queue(&path, &path.wq, hb::INTERVAL_MS);
         Ok(path)
     }
@@ -429,7 +442,7 @@ impl Path {
     }
 
     /// Submits a request on connection `cid` with request slot `buf_id` (§9.2, §9.3).
-    pub(crate) fn request(&self, cid: u16, buf_id: u32, io: Req<'_>) -> Result {
+    pub(crate) fn request(&self, cid: u16, buf_id: u32, io: Req<'_>, mi: bool) -> Result {
         if !self.connected() {
             return Err(errno!(ECONNABORTED));
         }
@@ -448,6 +461,8 @@ impl Path {
         let qp = con.qp()?;
         let signal =
             con.wr_cnt.fetch_add(1, Ordering::Relaxed).wrapping_add(1) % self.signal_interval == 0;
+        let write = io.dir == Dir::Write;
+        let bytes = (io.usr.len() + io.data_len) as u64;
         ReqSlot::submit(
             slot,
             qp,
@@ -462,7 +477,10 @@ impl Path {
                 lkey: self.pd.local_dma_lkey(),
             },
             signal,
-        )
+            mi,
+        )?;
+        self.stats.request(write, bytes);
+        Ok(())
     }
 
     /// Handles an IO response for request slot `msg_id`.
@@ -557,6 +575,9 @@ impl CqeHandler for IoRecv {
             hb.heard();
         }
         let cid = this.cid;
+        if let Some(con) = path.con(cid) {
+            path.stats.completion_on(con.cpu);
+        }
         match wc.opcode() {
             WcOpcode::RecvRdmaWithImm => {
                 let Some(imm) = wc.imm_data() else {

@@ -21,7 +21,9 @@ use crate::rdma::mr::Mr;
 use crate::rdma::pd::Pd;
 use crate::rdma::qp::Qp;
 use crate::rdma::wr::{Access, SendWr, Sge};
+use crate::stats::Stats;
 use crate::sync::TryLock;
+use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -75,6 +77,8 @@ struct InFlight {
     /// A LOCAL_INV is posted; the request completes from its completion with `errno`.
     inv_posted: bool,
     errno: i32,
+    /// Counted in the path's in-flight requests (min-inflight policy).
+    counted: bool,
 }
 
 /// What a slot holds.
@@ -87,6 +91,8 @@ struct SlotInner {
 /// One request slot.
 pub(crate) struct ReqSlot {
     id: u32,
+    /// The path's statistics, for the in-flight count.
+    stats: Arc<Stats>,
     inner: TryLock<SlotInner>,
 }
 
@@ -98,9 +104,11 @@ impl ReqSlot {
         id: u32,
         max_hdr_size: u32,
         pages: u32,
+        stats: Arc<Stats>,
     ) -> Result<Arc<Cqe<Self>>> {
         Cqe::new(Self {
             id,
+            stats,
             inner: TryLock::new(SlotInner {
                 hdr: DmaBuf::new(dev, max_hdr_size as usize, DmaDir::ToDevice)?,
                 mr: Mr::new(pd, pages)?,
@@ -117,6 +125,7 @@ impl ReqSlot {
         io: Req<'_>,
         t: Target,
         signal: bool,
+        mi: bool,
     ) -> Result {
         let mut g = this.inner.try_lock().ok_or(EBUSY)?;
         if g.busy.is_some() {
@@ -218,8 +227,12 @@ impl ReqSlot {
             need_inv: has_data,
             inv_posted: false,
             errno: 0,
+            counted: mi,
         });
         drop(g);
+        if mi {
+            this.stats.inflight.fetch_add(1, Ordering::Relaxed);
+        }
         let res = match reg {
             Some(reg) => {
                 let mut chain = [reg, io_wr];
@@ -231,6 +244,9 @@ impl ReqSlot {
             // Nothing of the request reached the wire: take it back, unconfirmed.
             if let Some(mut g) = this.inner.try_lock() {
                 g.busy = None;
+            }
+            if mi {
+                this.stats.inflight.fetch_sub(1, Ordering::Relaxed);
             }
             return Err(e);
         }
@@ -270,7 +286,7 @@ impl ReqSlot {
         let fl = g.busy.take();
         drop(g);
         if let Some(fl) = fl {
-            Self::finish(this.id, fl, errno);
+            Self::finish(this, fl, errno);
         }
         Ok(())
     }
@@ -279,15 +295,18 @@ impl ReqSlot {
     pub(crate) fn fail(this: &Arc<Cqe<Self>>, err: Error) {
         let fl = this.inner.try_lock().and_then(|mut g| g.busy.take());
         if let Some(fl) = fl {
-            Self::finish(this.id, fl, err.to_errno());
+            Self::finish(this, fl, err.to_errno());
         }
     }
 
     /// Unmaps the data and calls the user's confirmation.
-    fn finish(id: u32, fl: InFlight, errno: i32) {
+    fn finish(this: &ReqSlot, fl: InFlight, errno: i32) {
         drop(fl.sg);
+        if fl.counted {
+            this.stats.inflight.fetch_sub(1, Ordering::Relaxed);
+        }
         if errno != 0 {
-            pr_err!("IO request {} failed: error={}\n", id, errno);
+            pr_err!("IO request {} failed: error={}\n", this.id, errno);
         }
         fl.conf.confirm(errno);
     }
@@ -321,7 +340,7 @@ impl CqeHandler for ReqSlot {
         let fl = g.busy.take();
         drop(g);
         if let Some(fl) = fl {
-            Self::finish(this.id, fl, errno);
+            Self::finish(&this, fl, errno);
         }
     }
 }

@@ -59,6 +59,7 @@ mod con;
 mod ffi_api;
 mod path;
 mod req;
+mod stats;
 
 use error::errno;
 
