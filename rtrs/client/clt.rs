@@ -10,7 +10,7 @@
 //! Glossary: permit: the right to use one server chunk (buf_id) for one request; QD: queue
 //! depth, the number of chunks and permits.
 //!
-//! Lock order: `permit_lock` is only taken to wait for a permit and to wake waiters.
+//! Locks: `permit_lock` is only taken by tasks waiting for a permit (process context).
 
 use crate::cpu;
 use crate::errno;
@@ -23,7 +23,11 @@ use crate::sync::OwnedQueue;
 use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, CondVar, Mutex};
+use kernel::time::msecs_to_jiffies;
 use kernel::{new_condvar, new_mutex, pin_init};
+
+/// Longest sleep of a permit waiter before it looks again, in milliseconds.
+const PERMIT_WAIT_MS: u32 = 10;
 
 /// Which connection a permit's request goes on (`enum rtrs_clt_con_type`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -214,7 +218,11 @@ impl Sess {
             if let Some(p) = self.try_permit(con_type) {
                 break p;
             }
-            self.permit_wait.wait(&mut g);
+            // `put_permit` wakes without the mutex (it may run in softirq), so a wake-up can
+            // come between the test above and the sleep: sleep in short steps.
+            let _ = self
+                .permit_wait
+                .wait_interruptible_timeout(&mut g, msecs_to_jiffies(PERMIT_WAIT_MS));
         };
         drop(g);
         self.waiters.fetch_sub(1, Ordering::SeqCst);
@@ -229,7 +237,6 @@ impl Sess {
         }
         core::sync::atomic::fence(Ordering::SeqCst);
         if self.waiters.load(Ordering::SeqCst) != 0 {
-            let _g = self.permit_lock.lock();
             self.permit_wait.notify_all();
         }
     }

@@ -167,7 +167,7 @@ impl AttributeOperations<DST_ADDR> for PathFiles {
 #[vtable]
 impl AttributeOperations<STATE> for PathFiles {
     fn show(&self, page: &mut Page<'_>) -> Result {
-        let s = *self.path.state.lock();
+        let s = self.path.state();
         page.write_bytes(if s == State::Connected {
             b"connected\n"
         } else {

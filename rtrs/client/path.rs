@@ -31,9 +31,9 @@ use crate::sync::{
 };
 use crate::{errno, msg};
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
+use kernel::pin_init;
 use kernel::prelude::*;
-use kernel::sync::{Arc, SpinLock};
-use kernel::{new_spinlock, pin_init};
+use kernel::sync::Arc;
 
 /// 4 KiB pages per request MR at most (`RTRS_MAX_SEGMENTS`).
 const MAX_SEGMENTS: u32 = 128;
@@ -65,9 +65,9 @@ pub(crate) struct Path {
     pub(crate) max_pages_per_mr: u32,
     /// How a request's chunk and offset go into the immediate data.
     layout: ImmLayout,
-    /// The path's state (`rtrs_clt_state`).
-    #[pin]
-    pub(crate) state: SpinLock<State>,
+    /// The path's state (`rtrs_clt_state`), changed only by [`Path::change_state`]; an
+    /// atomic because completions (softirq) change it too.
+    state: AtomicU32,
     /// The heartbeat miss counter: zeroed by every receive. A receive that finds it taken
     /// by the tick skips the reset, which only delays the next heartbeat.
     hb: TryLock<Heartbeat>,
@@ -325,7 +325,7 @@ impl Path {
                 signal_interval: u32::from(acc.queue_depth).min(SERVICE_CON_QUEUE_DEPTH),
                 max_pages_per_mr,
                 layout: ImmLayout::new(acc.queue_depth),
-                state <- new_spinlock!(State::Connecting),
+                state: AtomicU32::new(State::Connecting as u32),
                 hb: TryLock::new(Heartbeat::default()),
                 hb_last_sent: AtomicU64::new(0),
                 cur_latency: AtomicU64::new(0),
@@ -349,7 +349,7 @@ impl Path {
             Self::stop(&path);
             return Err(e);
         }
-        path.state.lock().change(State::Connected);
+        path.change_state(State::Connected);
         path.stats.path_up();
         DelayedWork::queue(&path, &path.wq, hb::INTERVAL_MS);
         Ok(path)
@@ -389,7 +389,7 @@ impl Path {
 
     /// Whether the path carries IO.
     pub(crate) fn connected(&self) -> bool {
-        *self.state.lock() == State::Connected
+        self.state() == State::Connected
     }
 
     /// A path error: logged once, state CONNECTING_ERR, further IO refused. (Automatic
@@ -402,11 +402,9 @@ impl Path {
         {
             pr_err!("path error: {}\n", why);
         }
-        let mut st = self.state.lock();
-        if *st == State::Connected {
-            // CONNECTED -> CONNECTING_ERR is not in the table; go through CLOSING.
-            st.change(State::Closing);
-        }
+        // CONNECTED -> CONNECTING_ERR is not in the table; without recovery the path
+        // closes.
+        self.change_state(State::Closing);
     }
 
     /// Disconnects every connection and flushes their work requests: every request in
@@ -415,10 +413,7 @@ impl Path {
         if this.stopped.swap(true, Ordering::AcqRel) {
             return;
         }
-        {
-            let mut st = this.state.lock();
-            st.change(State::Closing);
-        }
+        this.change_state(State::Closing);
         // The work holds a reference; `stopped` keeps it from re-arming.
         DelayedWork::cancel_sync(this);
         for con in this.cons.iter() {
@@ -428,8 +423,31 @@ impl Path {
         for slot in this.reqs.iter() {
             ReqSlot::fail(slot, errno!(ECONNABORTED));
         }
-        let mut st = this.state.lock();
-        st.change(State::Closed);
+        this.change_state(State::Closed);
+    }
+
+    /// The path's state.
+    pub(crate) fn state(&self) -> State {
+        state_of(self.state.load(Ordering::Acquire))
+    }
+
+    /// Moves to `new` if the state table allows it from the current state; returns whether
+    /// it did (`rtrs_clt_change_state`).
+    pub(crate) fn change_state(&self, new: State) -> bool {
+        let mut cur = self.state.load(Ordering::Acquire);
+        loop {
+            let mut st = state_of(cur);
+            if !st.change(new) {
+                return false;
+            }
+            match self
+                .state
+                .compare_exchange(cur, new as u32, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return true,
+                Err(now) => cur = now,
+            }
+        }
     }
 
     /// Polls the direct CQ of connection `index + 1` without a budget, as
@@ -661,4 +679,19 @@ impl DelayedWorkItem for Path {
         }
         DelayedWork::queue(&this, &this.wq, hb::INTERVAL_MS);
     }
+}
+
+/// The state with number `v` (as stored by [`Path::change_state`]).
+fn state_of(v: u32) -> State {
+    [
+        State::Connecting,
+        State::ConnectingErr,
+        State::Reconnecting,
+        State::Connected,
+        State::Closing,
+        State::Closed,
+    ]
+    .into_iter()
+    .find(|s| *s as u32 == v)
+    .unwrap_or(State::Dead)
 }
