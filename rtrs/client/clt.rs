@@ -276,7 +276,7 @@ impl Sess {
         let path = self.pick().ok_or(errno!(ECONNABORTED))?;
         let cid = self.cid_of(p, path.irq_con_num);
         let mi = self.mp_policy.load(Ordering::Relaxed) == Policy::MinInflight as u32;
-        path.request(cid, p.mem_id, io, mi)
+        Path::request(path, cid, p.mem_id, io, mi)
     }
 
     /// `rtrs_clt_rdma_cq_direct`: polls poll queue `index` of the connected paths until one
@@ -296,6 +296,7 @@ impl Sess {
     /// Stops every path: in-flight requests complete with an error.
     pub(crate) fn close(&self) {
         for p in self.paths.0.iter() {
+            Path::cancel_recovery(p);
             Path::stop(p);
         }
     }
@@ -313,6 +314,7 @@ struct Paths(KVec<Arc<Path>>);
 impl Drop for Paths {
     fn drop(&mut self) {
         for p in self.0.iter() {
+            Path::cancel_recovery(p);
             Path::stop(p);
         }
     }

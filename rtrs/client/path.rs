@@ -78,6 +78,9 @@ pub(crate) struct Path {
     /// The heartbeat timer (§10).
     #[pin]
     hb_work: DelayedWork<Path>,
+    /// Flushes the connections after an error ([`Path::error`]).
+    #[pin]
+    err_work: DelayedWork<Path, 1>,
     /// The workqueue of the heartbeat.
     wq: Arc<OwnedQueue>,
     /// The first error that broke the path (0 while healthy).
@@ -315,6 +318,7 @@ impl Path {
             )?;
         }
         let hb_work = new_delayed_work!("rtrs_clt_hb");
+        let err_work = new_delayed_work!("rtrs_clt_err_recovery");
         let path = Arc::pin_init(
             pin_init!(Self {
                 uuid: setup.uuid,
@@ -330,6 +334,7 @@ impl Path {
                 hb_last_sent: AtomicU64::new(0),
                 cur_latency: AtomicU64::new(0),
                 hb_work <- hb_work,
+                err_work <- err_work,
                 wq: setup.wq.clone(),
                 err: AtomicI32::new(0),
                 stopped: AtomicBool::new(false),
@@ -351,7 +356,7 @@ impl Path {
         }
         path.change_state(State::Connected);
         path.stats.path_up();
-        DelayedWork::queue(&path, &path.wq, hb::INTERVAL_MS);
+        DelayedWork::<Path, 0>::queue(&path, &path.wq, hb::INTERVAL_MS);
         Ok(path)
     }
 
@@ -392,10 +397,10 @@ impl Path {
         self.state() == State::Connected
     }
 
-    /// A path error: logged once, state CONNECTING_ERR, further IO refused. (Automatic
-    /// recovery of the path is not implemented.)
-    pub(crate) fn error(&self, why: &core::fmt::Arguments<'_>) {
-        if self
+    /// A path error: logged once, further IO refused, connections flushed. (Reconnecting
+    /// the path is not implemented.)
+    pub(crate) fn error(this: &Arc<Self>, why: &core::fmt::Arguments<'_>) {
+        if this
             .err
             .compare_exchange(0, -1, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
@@ -403,8 +408,11 @@ impl Path {
             pr_err!("path error: {}\n", why);
         }
         // CONNECTED -> CONNECTING_ERR is not in the table; without recovery the path
-        // closes.
-        self.change_state(State::Closing);
+        // closes: the connections are flushed from a work item, which fails the requests
+        // in flight.
+        if this.change_state(State::Closing) {
+            DelayedWork::<Path, 1>::queue(this, &this.wq, 0);
+        }
     }
 
     /// Disconnects every connection and flushes their work requests: every request in
@@ -415,7 +423,7 @@ impl Path {
         }
         this.change_state(State::Closing);
         // The work holds a reference; `stopped` keeps it from re-arming.
-        DelayedWork::cancel_sync(this);
+        DelayedWork::<Path, 0>::cancel_sync(this);
         for con in this.cons.iter() {
             con.stop();
         }
@@ -424,6 +432,11 @@ impl Path {
             ReqSlot::fail(slot, errno!(ECONNABORTED));
         }
         this.change_state(State::Closed);
+    }
+
+    /// Waits for a running error recovery and cancels a pending one. Not from the recovery.
+    pub(crate) fn cancel_recovery(this: &Arc<Self>) {
+        DelayedWork::<Path, 1>::cancel_sync(this);
     }
 
     /// The path's state.
@@ -460,25 +473,32 @@ impl Path {
     }
 
     /// Submits a request on connection `cid` with request slot `buf_id` (§9.2, §9.3).
-    pub(crate) fn request(&self, cid: u16, buf_id: u32, io: Req<'_>, mi: bool) -> Result {
-        if !self.connected() {
+    pub(crate) fn request(
+        this: &Arc<Self>,
+        cid: u16,
+        buf_id: u32,
+        io: Req<'_>,
+        mi: bool,
+    ) -> Result {
+        let s = &**this;
+        if !s.connected() {
             return Err(errno!(ECONNABORTED));
         }
         let (Some(con), Some(slot), Some(rbuf)) = (
-            self.con(cid),
+            s.con(cid),
             // CAST: `u32` fits in `usize`.
-            self.reqs.get(buf_id as usize),
-            self.rbufs.get(buf_id as usize),
+            s.reqs.get(buf_id as usize),
+            s.rbufs.get(buf_id as usize),
         ) else {
             return Err(EINVAL);
         };
         if con.lost() {
-            self.error(&kernel::fmt!("connection {} lost", cid));
+            Self::error(this, &kernel::fmt!("connection {} lost", cid));
             return Err(errno!(ECONNABORTED));
         }
         let qp = con.qp()?;
         let signal =
-            con.wr_cnt.fetch_add(1, Ordering::Relaxed).wrapping_add(1) % self.signal_interval == 0;
+            con.wr_cnt.fetch_add(1, Ordering::Relaxed).wrapping_add(1) % s.signal_interval == 0;
         let write = io.dir == Dir::Write;
         let bytes = (io.usr.len() + io.data_len) as u64;
         ReqSlot::submit(
@@ -488,35 +508,34 @@ impl Path {
             crate::req::Target {
                 addr: rbuf.addr,
                 rkey: rbuf.rkey.load(Ordering::Acquire),
-                layout: self.layout,
+                layout: s.layout,
                 buf_id,
-                chunk_size: self.chunk_size,
-                max_hdr_size: self.acc.max_hdr_size,
-                lkey: self.pd.local_dma_lkey(),
+                chunk_size: s.chunk_size,
+                max_hdr_size: s.acc.max_hdr_size,
+                lkey: s.pd.local_dma_lkey(),
             },
             signal,
             mi,
         )?;
-        self.stats.request(write, bytes);
+        s.stats.request(write, bytes);
         Ok(())
     }
 
     /// Handles an IO response for request slot `msg_id`.
-    fn io_rsp(&self, cid: u16, msg_id: u32, errno: i32, w_inv: bool) {
-        let Some(slot) = self.reqs.get(msg_id as usize) else {
-            self.error(&kernel::fmt!(
-                "IO response for msg_id {} >= queue depth",
-                msg_id
-            ));
+    fn io_rsp(this: &Arc<Self>, cid: u16, msg_id: u32, errno: i32, w_inv: bool) {
+        let Some(slot) = this.reqs.get(msg_id as usize) else {
+            Self::error(
+                this,
+                &kernel::fmt!("IO response for msg_id {} >= queue depth", msg_id),
+            );
             return;
         };
-        let qp = self.con(cid).and_then(|c| c.qp().ok());
+        let qp = this.con(cid).and_then(|c| c.qp().ok());
         if let Err(e) = ReqSlot::complete(slot, qp, errno, w_inv) {
-            self.error(&kernel::fmt!(
-                "completing request {} failed: {:?}",
-                msg_id,
-                e
-            ));
+            Self::error(
+                this,
+                &kernel::fmt!("completing request {} failed: {:?}", msg_id, e),
+            );
         }
     }
 }
@@ -542,7 +561,7 @@ impl Path {
     }
 
     /// An RKEY_RSP arrived in `buf` with immediate data `imm` (§9.6).
-    fn rkey_rsp(&self, cid: u16, wc: &Wc, buf: &DmaBuf) -> Result {
+    fn rkey_rsp(this: &Arc<Self>, cid: u16, wc: &Wc, buf: &DmaBuf) -> Result {
         if (wc.byte_len() as usize) < msg::RKEY_RSP_LEN {
             pr_err!("rkey response is malformed: size {}\n", wc.byte_len());
             return Err(EINVAL);
@@ -550,7 +569,7 @@ impl Path {
         let mut raw = [0u8; msg::RKEY_RSP_LEN];
         buf.sync_for_cpu();
         buf.read(0, &mut raw)?;
-        let rsp = msg::RkeyRsp::decode(&raw, self.acc.queue_depth).map_err(|e| {
+        let rsp = msg::RkeyRsp::decode(&raw, this.acc.queue_depth).map_err(|e| {
             pr_err!("rkey response is malformed: {:?}\n", e);
             EINVAL
         })?;
@@ -559,7 +578,7 @@ impl Path {
             msg_id,
             errno,
             w_inv,
-        }) = wc.imm_data().map(|i| self.layout.decode(i))
+        }) = wc.imm_data().map(|i| this.layout.decode(i))
         {
             if msg_id != u32::from(rsp.buf_id) {
                 pr_err!(
@@ -569,10 +588,10 @@ impl Path {
                 );
                 return Err(EINVAL);
             }
-            self.rbufs[usize::from(rsp.buf_id)]
+            this.rbufs[usize::from(rsp.buf_id)]
                 .rkey
                 .store(rsp.rkey, Ordering::Release);
-            self.io_rsp(cid, msg_id, errno, w_inv);
+            Self::io_rsp(this, cid, msg_id, errno, w_inv);
         }
         Ok(())
     }
@@ -585,7 +604,7 @@ impl CqeHandler for IoRecv {
             WcStatus::Success => {}
             WcStatus::FlushErr => return,
             s => {
-                path.error(&kernel::fmt!("RDMA receive failed: {:?}", s));
+                Path::error(path, &kernel::fmt!("RDMA receive failed: {:?}", s));
                 return;
             }
         }
@@ -599,7 +618,7 @@ impl CqeHandler for IoRecv {
         match wc.opcode() {
             WcOpcode::RecvRdmaWithImm => {
                 let Some(imm) = wc.imm_data() else {
-                    path.error(&kernel::fmt!("RDMA write without immediate data"));
+                    Path::error(path, &kernel::fmt!("RDMA write without immediate data"));
                     return;
                 };
                 match path.layout.decode(imm) {
@@ -607,10 +626,10 @@ impl CqeHandler for IoRecv {
                         msg_id,
                         errno,
                         w_inv,
-                    } => path.io_rsp(cid, msg_id, errno, w_inv),
+                    } => Path::io_rsp(path, cid, msg_id, errno, w_inv),
                     Imm::HbMsg => {
                         if let Err(e) = path.send_hb(imm::HB_ACK_IMM) {
-                            path.error(&kernel::fmt!("heartbeat ack: {:?}", e));
+                            Path::error(path, &kernel::fmt!("heartbeat ack: {:?}", e));
                         }
                     }
                     Imm::HbAck => {
@@ -628,11 +647,11 @@ impl CqeHandler for IoRecv {
                 // Key invalidations and new keys from the server.
                 if wc.invalidated_rkey().is_none() {
                     let res = match &this.buf {
-                        Some(buf) => path.rkey_rsp(cid, wc, buf),
+                        Some(buf) => Path::rkey_rsp(path, cid, wc, buf),
                         None => Err(EINVAL),
                     };
                     if res.is_err() {
-                        path.error(&kernel::fmt!("bad receive on cid {}", cid));
+                        Path::error(path, &kernel::fmt!("bad receive on cid {}", cid));
                         return;
                     }
                 }
@@ -644,7 +663,7 @@ impl CqeHandler for IoRecv {
         }
         let path = this.path.clone();
         if let Err(e) = path.post_io_recv(cid, this) {
-            path.error(&kernel::fmt!("re-posting a receive failed: {:?}", e));
+            Path::error(&path, &kernel::fmt!("re-posting a receive failed: {:?}", e));
         }
     }
 }
@@ -655,6 +674,14 @@ fn now_ns() -> u64 {
 }
 
 impl_has_delayed_work! { impl HasDelayedWork<0> for Path { self.hb_work } }
+impl_has_delayed_work! { impl HasDelayedWork<1> for Path { self.err_work } }
+
+impl DelayedWorkItem<1> for Path {
+    /// Error recovery: flushes the connections, failing the requests in flight.
+    fn run(this: Arc<Self>) {
+        Self::stop(&this);
+    }
+}
 
 impl DelayedWorkItem for Path {
     /// A heartbeat tick (`rtrs_hb_work`).
@@ -665,19 +692,19 @@ impl DelayedWorkItem for Path {
         let tick = this.hb.try_lock().map_or(Tick::Wait, |mut hb| hb.tick());
         match tick {
             Tick::Dead => {
-                this.error(&kernel::fmt!("HB missed max reached"));
+                Path::error(&this, &kernel::fmt!("HB missed max reached"));
                 return;
             }
             Tick::Send => {
                 this.hb_last_sent.store(now_ns(), Ordering::Relaxed);
                 if let Err(e) = this.send_hb(imm::HB_MSG_IMM) {
-                    this.error(&kernel::fmt!("sending heartbeat failed: {:?}", e));
+                    Path::error(&this, &kernel::fmt!("sending heartbeat failed: {:?}", e));
                     return;
                 }
             }
             Tick::Wait => {}
         }
-        DelayedWork::queue(&this, &this.wq, hb::INTERVAL_MS);
+        DelayedWork::<Path, 0>::queue(&this, &this.wq, hb::INTERVAL_MS);
     }
 }
 
