@@ -131,6 +131,30 @@ const DST_ADDR: u64 = 3;
 const STATE: u64 = 4;
 /// `cur_latency`.
 const CUR_LATENCY: u64 = 5;
+/// `disconnect`.
+const DISCONNECT: u64 = 6;
+
+#[vtable]
+impl AttributeOperations<DISCONNECT> for PathFiles {
+    fn show(&self, page: &mut Page<'_>) -> Result {
+        page.write_bytes(b"Usage: echo 1 > disconnect\n")
+    }
+
+    /// Closes the path (CLOSED, no automatic reconnect) and waits until it is.
+    fn store(&self, _obj: &KobjectRef, input: &[u8]) -> Result {
+        if input.strip_suffix(b"\n").unwrap_or(input) != b"1" {
+            pr_err!(
+                "{}: unknown value: '{}'\n",
+                "disconnect",
+                core::str::from_utf8(trim(input)).unwrap_or("?")
+            );
+            return Err(EINVAL);
+        }
+        Path::cancel_recovery(&self.path);
+        Path::stop(&self.path);
+        Ok(())
+    }
+}
 
 #[vtable]
 impl AttributeOperations<HCA_NAME> for PathFiles {
@@ -192,6 +216,7 @@ impl Attributes for PathFiles {
         Attribute::new::<DST_ADDR>(kernel::c_str!("dst_addr"), 0o444),
         Attribute::new::<STATE>(kernel::c_str!("state"), 0o444),
         Attribute::new::<CUR_LATENCY>(kernel::c_str!("cur_latency"), 0o444),
+        Attribute::new::<DISCONNECT>(kernel::c_str!("disconnect"), 0o644),
     ];
 }
 
