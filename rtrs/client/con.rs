@@ -76,8 +76,10 @@ pub(crate) struct ConCm {
 impl Handler for ConCm {
     fn event(&self, _id: &CmIdRef, event: &Event<'_>) {
         if self.ev.up.load(Ordering::Acquire) {
-            if !matches!(event.kind, EventKind::Established) {
-                pr_info!(
+            // Reported by the path when it next uses the connection (also our own
+            // disconnect at close ends here).
+            if !matches!(event.kind, EventKind::Established | EventKind::TimewaitExit) {
+                pr_debug!(
                     "cid {}: connection lost: event {:?}, status {}\n",
                     self.cid,
                     event.kind,

@@ -83,6 +83,9 @@ pub(crate) struct Path {
     err_work: DelayedWork<Path, 1>,
     /// The workqueue of the heartbeat.
     wq: Arc<OwnedQueue>,
+    /// Completion target of heartbeats and their answers, allocated once: answers are sent
+    /// from the receive completion (softirq), which must not allocate.
+    hb_done: Arc<Cqe<HbAckDone>>,
     /// The first error that broke the path (0 while healthy).
     pub(crate) err: AtomicI32,
     /// Set by the first [`Path::stop`].
@@ -317,6 +320,7 @@ impl Path {
                 GFP_KERNEL,
             )?;
         }
+        let hb_done = Cqe::new(HbAckDone)?;
         let hb_work = new_delayed_work!("rtrs_clt_hb");
         let err_work = new_delayed_work!("rtrs_clt_err_recovery");
         let path = Arc::pin_init(
@@ -336,6 +340,7 @@ impl Path {
                 hb_work <- hb_work,
                 err_work <- err_work,
                 wq: setup.wq.clone(),
+                hb_done,
                 err: AtomicI32::new(0),
                 stopped: AtomicBool::new(false),
                 rbufs,
@@ -556,8 +561,8 @@ impl Path {
     /// Sends a heartbeat or its answer on cid 0: an empty RDMA_WRITE_WITH_IMM (§10).
     fn send_hb(&self, imm: u32) -> Result {
         let qp = self.con(0).ok_or(EINVAL)?.qp()?;
-        let done = Cqe::new(HbAckDone)?;
-        qp.post_send(&mut [SendWr::rdma_write_with_imm(&[], 0, 0, imm).signaled(done)])
+        let wr = SendWr::rdma_write_with_imm(&[], 0, 0, imm).signaled(self.hb_done.clone());
+        qp.post_send(&mut [wr])
     }
 
     /// An RKEY_RSP arrived in `buf` with immediate data `imm` (§9.6).

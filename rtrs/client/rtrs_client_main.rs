@@ -95,6 +95,7 @@ impl kernel::Module for RtrsClient {
             drop(clt_sysfs::WQ.take());
             return Err(EBUSY);
         }
+        pr_info!("loaded\n");
         Ok(Self)
     }
 }
@@ -103,5 +104,6 @@ impl Drop for RtrsClient {
     fn drop(&mut self) {
         drop(clt_sysfs::CLASS.take());
         drop(clt_sysfs::WQ.take());
+        pr_info!("unloaded\n");
     }
 }
