@@ -11,11 +11,12 @@
 //!
 //! Glossary: cid: connection index in the path; QD: queue depth (chunks on the server).
 
+use crate::path::Path;
 use crate::rdma::cm::{CmId, CmIdRef, ConnParam, Event, EventKind, Handler, SockAddr};
 use crate::rdma::cq::{Cq, PollCtx};
 use crate::rdma::pd::Pd;
 use crate::rdma::qp::{Qp, QpCaps};
-use crate::sync::Completion;
+use crate::sync::{Completion, Global};
 use crate::{errno, msg};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::prelude::*;
@@ -50,6 +51,8 @@ pub(crate) struct ConEvents {
     up: AtomicBool,
     /// Set when an established connection is lost (disconnect, error, device removal).
     lost: AtomicBool,
+    /// The path to tell about a loss, while it is up.
+    path: Global<Path>,
 }
 
 impl ConEvents {
@@ -61,6 +64,7 @@ impl ConEvents {
                 arrived <- Completion::new(),
                 up: AtomicBool::new(false),
                 lost: AtomicBool::new(false),
+                path: Global::new(),
             }),
             GFP_KERNEL,
         )
@@ -86,6 +90,12 @@ impl Handler for ConCm {
                     event.status
                 );
                 self.ev.lost.store(true, Ordering::Release);
+                if let Some(path) = self.ev.path.get() {
+                    Path::error(
+                        &path,
+                        &kernel::fmt!("connection {} lost: {:?}", self.cid, event.kind),
+                    );
+                }
             }
             return;
         }
@@ -293,6 +303,16 @@ impl Con {
     /// The id, for the device and port.
     pub(crate) fn cm(&self) -> &CmIdRef {
         &self.cm
+    }
+
+    /// Reports a later loss of the connection to `path` (until [`Con::detach`]).
+    pub(crate) fn attach(&self, path: &Arc<Path>) {
+        let _ = self.ev.path.set(path.clone());
+    }
+
+    /// Stops reporting to the path (breaks the reference from the handler to the path).
+    pub(crate) fn detach(&self) {
+        drop(self.ev.path.take());
     }
 
     /// Whether the connection was lost after it was established.

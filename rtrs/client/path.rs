@@ -355,6 +355,9 @@ impl Path {
             }),
             GFP_KERNEL,
         )?;
+        for con in path.cons.iter() {
+            con.attach(&path);
+        }
         if let Err(e) = Self::post_recvs(&path) {
             Self::stop(&path);
             return Err(e);
@@ -430,6 +433,7 @@ impl Path {
         // The work holds a reference; `stopped` keeps it from re-arming.
         DelayedWork::<Path, 0>::cancel_sync(this);
         for con in this.cons.iter() {
+            con.detach();
             con.stop();
         }
         // Requests whose response can no longer come.
