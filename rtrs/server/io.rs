@@ -21,6 +21,8 @@ use crate::rdma::dma::{DmaBuf, DmaDir};
 use crate::rdma::qp::Qp;
 use crate::rdma::wr::{Access, RecvWr, SendWr, Sge};
 use crate::sess::{Con, Path, PathState};
+use crate::sysfs_tree::{PathSysfs, SessSysfs};
+use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -170,6 +172,12 @@ fn process_info_req(con: &Arc<Cqe<Con>>, wc: &Wc) -> Result {
         let mut si = sess.inner.lock();
         if si.name.is_empty() {
             si.name.extend_from_slice(name, GFP_KERNEL)?;
+        }
+        if si.sysfs.is_none() {
+            si.sysfs = Some(SessSysfs::new(&si.name)?);
+        }
+        if let Some(ss) = si.sysfs.as_ref() {
+            *path.sysfs.lock() = Some(PathSysfs::new(ss.paths.kobject(), path)?);
         }
         if !path.change_state(PathState::Connecting, PathState::Connected) {
             return Err(EINVAL);
@@ -358,6 +366,13 @@ fn process_io(con: Arc<Cqe<Con>>, buf_id: u32, off: u32) {
     };
     let usr_len = usize::from(hdr.usr_len());
     let data_len = off - usr_len;
+    let (cnt, bytes) = match hdr {
+        IoHdr::Read { .. } => (&path.stats.read_cnt, &path.stats.read_bytes),
+        IoHdr::Write { .. } => (&path.stats.write_cnt, &path.stats.write_bytes),
+    };
+    cnt.fetch_add(1, Ordering::Relaxed);
+    // CAST: `off` is below the chunk size.
+    bytes.fetch_add(off as u64, Ordering::Relaxed);
     let (Ok(data), Ok(usr)) = (chunk.cpu_ptr(0), chunk.cpu_ptr(data_len)) else {
         return path.schedule_close();
     };

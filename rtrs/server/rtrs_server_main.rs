@@ -7,6 +7,9 @@
 //! `glue.c`, implemented in `ffi_api.rs`). The protocol is `../../shared/spec`'s
 //! wire-protocol, server side; the pure message logic lives in `rtrs/common/`.
 
+// `pin_init!` of the path (many fields) expands deeper than the default limit.
+#![recursion_limit = "256"]
+
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -30,6 +33,9 @@ mod sync;
 mod sysfs;
 
 #[allow(dead_code)]
+#[path = "../common/addr_fmt.rs"]
+mod addr_fmt;
+#[allow(dead_code)]
 #[path = "../common/hb.rs"]
 mod hb;
 #[allow(dead_code)]
@@ -43,6 +49,7 @@ mod ctx;
 mod ffi_api;
 mod io;
 mod sess;
+mod sysfs_tree;
 
 module! {
     type: RtrsServer,
@@ -130,7 +137,7 @@ pub(crate) struct Globals {
     /// The module parameters, checked at load.
     pub(crate) params: Params,
     /// `/sys/class/rtrs-server`, registered while the module is loaded.
-    _class: Arc<sysfs::Class>,
+    pub(crate) class: Arc<sysfs::Class>,
     /// `rtrs_server_wq`: path closing and other deferred work.
     pub(crate) wq: sync::OwnedQueue,
 }
@@ -171,7 +178,7 @@ impl kernel::Module for RtrsServer {
         let globals = Arc::new(
             Globals {
                 params: p,
-                _class: class,
+                class,
                 wq,
             },
             GFP_KERNEL,

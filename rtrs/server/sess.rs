@@ -22,8 +22,9 @@ use crate::rdma::dma::{ContigBuf, DmaBuf, DmaDir, DmaMapping};
 use crate::rdma::mr::Mr;
 use crate::rdma::pd::Pd;
 use crate::rdma::qp::QpCaps;
+use crate::sysfs_tree::{PathSysfs, SessSysfs};
 use crate::{globals, Params, MAX_HDR_SIZE};
-use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex, SpinLock};
 
@@ -60,6 +61,8 @@ pub(crate) struct SessInner {
     pub(crate) paths: KVec<Arc<Path>>,
     /// Paths that reached CONNECTED and are not closed yet.
     pub(crate) connected: u32,
+    /// `/sys/class/rtrs-server/<name>`, from the first INFO_REQ to the last path's close.
+    pub(crate) sysfs: Option<SessSysfs>,
 }
 
 impl Sess {
@@ -85,6 +88,7 @@ impl Sess {
                     name: KVec::new(),
                     paths: KVec::new(),
                     connected: 0,
+                    sysfs: None,
                 }),
             }),
             GFP_KERNEL,
@@ -117,6 +121,19 @@ pub(crate) enum PathState {
     Connected = 1,
     /// Being closed.
     Closing = 2,
+}
+
+/// The request counters of a path (`stats/rdma`).
+#[derive(Default)]
+pub(crate) struct PathCounters {
+    /// READ requests.
+    pub(crate) read_cnt: AtomicU64,
+    /// Their bytes: data area and user message (the immediate's offset).
+    pub(crate) read_bytes: AtomicU64,
+    /// WRITE requests.
+    pub(crate) write_cnt: AtomicU64,
+    /// Their bytes, as for reads.
+    pub(crate) write_bytes: AtomicU64,
 }
 
 /// One MR of a path over consecutive chunks (§6).
@@ -165,6 +182,11 @@ pub(crate) struct Path {
     pub(crate) rkey_bufs: Option<DmaMapping>,
     /// [`PathState`] as `u8`.
     state: AtomicU8,
+    /// `stats/rdma`.
+    pub(crate) stats: PathCounters,
+    /// The path's sysfs directory, once connected.
+    #[pin]
+    pub(crate) sysfs: Mutex<Option<PathSysfs>>,
     /// The connections by `cid` (a spinlock: responses are posted from atomic context).
     #[pin]
     pub(crate) cons: SpinLock<KVec<Option<CmId<CmHandler>>>>,
@@ -249,6 +271,8 @@ impl Path {
                 info_rsp <- kernel::new_mutex!(None),
                 rkey_bufs,
                 state: AtomicU8::new(PathState::Connecting as u8),
+                stats: PathCounters::default(),
+                sysfs <- kernel::new_mutex!(None),
                 cons <- kernel::new_spinlock!(cons),
             }),
             GFP_KERNEL,
@@ -305,10 +329,14 @@ impl Path {
             }
         }
         drop(ids);
+        drop(self.sysfs.lock().take());
         let sess = &self.sess;
         let last_connected = {
             let mut si = sess.inner.lock();
             remove_arc(&mut si.paths, &self);
+            if si.paths.is_empty() {
+                drop(si.sysfs.take());
+            }
             if was_connected {
                 si.connected = si.connected.saturating_sub(1);
                 si.connected == 0
