@@ -106,7 +106,7 @@ unsafe extern "C" fn rtrs_srv_resp_rdma(
     // CAST: The handle is an `Arc<Op>` from `Ops::rdma_ev`.
     // SAFETY: Its reference comes back exactly once (caller).
     let op = unsafe { Arc::from_raw(id.cast::<Op>()) };
-    crate::io::respond(&op, errno)
+    crate::io::respond(op, errno)
 }
 
 /// The session behind a handle given to the user by `link_ev`.

@@ -11,7 +11,8 @@
 use crate::ctx::CmHandler;
 use crate::error::errno;
 use crate::ffi_api::LinkEv;
-use crate::imm::{io_rsp, Imm, ImmLayout, HB_ACK_IMM};
+use crate::hb::{self, Tick};
+use crate::imm::{io_rsp, Imm, ImmLayout, HB_ACK_IMM, HB_MSG_IMM};
 use crate::msg::{
     decode_info_req, encode_info_rsp, info_rsp_len, IoHdr, RkeyRsp, SgDesc, INFO_REQ_LEN,
     MAX_IO_HDR_LEN, RKEY_RSP_LEN,
@@ -21,6 +22,7 @@ use crate::rdma::dma::{DmaBuf, DmaDir};
 use crate::rdma::qp::Qp;
 use crate::rdma::wr::{Access, RecvWr, SendWr, Sge};
 use crate::sess::{Con, Path, PathState};
+use crate::sync::{DelayedWork, DelayedWorkItem};
 use crate::sysfs_tree::{PathSysfs, SessSysfs};
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
@@ -115,6 +117,42 @@ fn post_send(con: &Con, wrs: &mut [SendWr<'_>]) -> Result {
     qp.post_send(wrs)
 }
 
+impl DelayedWorkItem for Path {
+    /// A heartbeat tick (§10): send an `HB_MSG` on connection 0 if something was heard in
+    /// the last interval, close the path once too many passed in silence.
+    fn run(this: Arc<Self>) {
+        if this.state() != PathState::Connected {
+            return;
+        }
+        let tick = this.hb.lock().tick();
+        match tick {
+            Tick::Dead => {
+                pr_err!("heartbeat timeout: closing the path\n");
+                return this.schedule_close();
+            }
+            Tick::Send => {
+                let sent = all_cons(&this).and_then(|cons| {
+                    let con = cons.first().ok_or(EINVAL)?;
+                    let msg =
+                        SendWr::rdma_write_with_imm(&[], 0, 0, HB_MSG_IMM).signaled(con.clone());
+                    post_send(con, &mut [msg])
+                });
+                if let Err(e) = sent {
+                    pr_err!(
+                        "sending a heartbeat failed: {}; closing the path\n",
+                        e.to_errno()
+                    );
+                    return this.schedule_close();
+                }
+            }
+            Tick::Wait => {}
+        }
+        if let Ok(g) = crate::globals() {
+            DelayedWork::queue(&this, &g.wq, hb::INTERVAL_MS);
+        }
+    }
+}
+
 /// INFO_REQ on connection 0 (§5.1 step 3).
 fn info_req(con: &Arc<Cqe<Con>>, wc: &Wc) {
     let path = &con.path;
@@ -182,6 +220,9 @@ fn process_info_req(con: &Arc<Cqe<Con>>, wc: &Wc) -> Result {
         if !path.change_state(PathState::Connecting, PathState::Connected) {
             return Err(EINVAL);
         }
+        if let Ok(g) = crate::globals() {
+            DelayedWork::queue(path, &g.wq, hb::INTERVAL_MS);
+        }
         si.connected += 1;
         si.connected == 1
     };
@@ -236,6 +277,7 @@ fn send_info_rsp(con: &Arc<Cqe<Con>>) -> Result {
 /// A RECV_RDMA_WITH_IMM completion: re-post, then dispatch on the immediate (§9.4).
 fn recv_imm(con: Arc<Cqe<Con>>, wc: &Wc) {
     let path = &con.path;
+    path.hb.lock().heard();
     if let Err(e) = post_empty_recvs(&con, 1) {
         pr_err!("re-posting a receive failed: {}\n", e.to_errno());
         path.schedule_close();
@@ -388,27 +430,45 @@ fn process_io(con: Arc<Cqe<Con>>, buf_id: u32, off: u32) {
         Err(_) => return path.schedule_close(),
     };
     if let Err((op, err)) = path.ctx.ops.rdma_ev(sess, op, data, data_len, usr, usr_len) {
-        respond(&op, err);
+        respond(op, err);
     }
 }
 
-/// Sends the response of `op` with status `errno` (0 or negative); false if it could not
-/// be posted (the path is then closed).
-pub(crate) fn respond(op: &Op, errno: i32) -> bool {
-    let path = &op.con.path;
-    if path.state() != PathState::Connected {
+/// Sends the response of `op` with status `errno` (0 or negative).
+///
+/// The user may answer from any context, hardirq included (bio completions), while the
+/// connection and MR locks are taken in process context: the chain is therefore built and
+/// posted from the module's workqueue. False if even that could not be queued (the path is
+/// then closed).
+pub(crate) fn respond(op: Arc<Op>, errno: i32) -> bool {
+    if op.con.path.state() != PathState::Connected {
         return true;
     }
-    match build_and_post(op, errno) {
-        Ok(()) => true,
-        Err(e) => {
-            pr_err!(
-                "posting the response failed: {}; closing the path\n",
-                e.to_errno()
-            );
-            path.schedule_close();
-            false
-        }
+    let path = op.con.path.clone();
+    let queued = crate::globals().and_then(|g| {
+        g.wq.try_spawn(GFP_ATOMIC, move || respond_now(&op, errno))
+            .map_err(|_| ENOMEM)
+    });
+    if queued.is_err() {
+        pr_err!("queueing a response failed; closing the path\n");
+        path.schedule_close();
+        return false;
+    }
+    true
+}
+
+/// Posts the response chain of `op`, in process context.
+fn respond_now(op: &Op, errno: i32) {
+    let path = &op.con.path;
+    if path.state() != PathState::Connected {
+        return;
+    }
+    if let Err(e) = build_and_post(op, errno) {
+        pr_err!(
+            "posting the response failed: {}; closing the path\n",
+            e.to_errno()
+        );
+        path.schedule_close();
     }
 }
 
@@ -442,24 +502,23 @@ fn build_and_post(op: &Op, errno: i32) -> Result {
         RKEY_RSP_LEN as u32,
         lkey,
     )];
-    // May run in atomic context (the user answers from its IO completion).
-    let mut wrs: KVec<SendWr<'_>> = KVec::with_capacity(4, GFP_ATOMIC)?;
+    let mut wrs: KVec<SendWr<'_>> = KVec::with_capacity(4, GFP_KERNEL)?;
     if let Some(d) = data_desc {
         if d.len == 0 || d.len > sess.chunk_size {
             return Err(EINVAL);
         }
         map.sync_for_device();
-        wrs.push(SendWr::rdma_write(&data_sge, d.addr, d.key), GFP_ATOMIC)?;
+        wrs.push(SendWr::rdma_write(&data_sge, d.addr, d.key), GFP_KERNEL)?;
     }
     let inval_key = desc.map(|d| d.key).filter(|_| need_inval);
     let imm = io_rsp(op.buf_id, errno, inval_key.is_some());
     if !sess.always_invalidate {
         if let Some(key) = inval_key {
-            wrs.push(SendWr::send_with_inv(&[], key), GFP_ATOMIC)?;
+            wrs.push(SendWr::send_with_inv(&[], key), GFP_KERNEL)?;
         }
         wrs.push(
             SendWr::rdma_write_with_imm(&[], 0, 0, imm).signaled(con.clone()),
-            GFP_ATOMIC,
+            GFP_KERNEL,
         )?;
         return post_send(con, &mut wrs);
     }
@@ -479,18 +538,18 @@ fn build_and_post(op: &Op, errno: i32) -> Result {
     let reg = SendWr::reg_mr(&m.mr, Access::LOCAL_WRITE | Access::REMOTE_WRITE);
     match (data_desc.is_some(), inval_key) {
         (true, Some(key)) => {
-            wrs.push(reg, GFP_ATOMIC)?;
-            wrs.push(SendWr::send_with_inv(&[], key), GFP_ATOMIC)?;
+            wrs.push(reg, GFP_KERNEL)?;
+            wrs.push(SendWr::send_with_inv(&[], key), GFP_KERNEL)?;
         }
         (false, Some(key)) => {
-            wrs.push(SendWr::send_with_inv(&[], key), GFP_ATOMIC)?;
-            wrs.push(reg, GFP_ATOMIC)?;
+            wrs.push(SendWr::send_with_inv(&[], key), GFP_KERNEL)?;
+            wrs.push(reg, GFP_KERNEL)?;
         }
-        (_, None) => wrs.push(reg, GFP_ATOMIC)?,
+        (_, None) => wrs.push(reg, GFP_KERNEL)?,
     }
     wrs.push(
         SendWr::send_with_imm(&rkey_sge, imm).signaled(con.clone()),
-        GFP_ATOMIC,
+        GFP_KERNEL,
     )?;
     post_send(con, &mut wrs)
 }

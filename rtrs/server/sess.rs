@@ -13,6 +13,7 @@
 
 use crate::ctx::{CmHandler, Ctx};
 use crate::error::errno;
+use crate::hb::Heartbeat;
 use crate::msg::{ConnReq, ConnRsp, MsgError, NEW_RKEY_F};
 use crate::msg::{INFO_REQ_LEN, RKEY_RSP_LEN};
 use crate::rdma::cm::{CmId, ConnParam, ConnRequest, SockAddr};
@@ -22,6 +23,7 @@ use crate::rdma::dma::{ContigBuf, DmaBuf, DmaDir, DmaMapping};
 use crate::rdma::mr::Mr;
 use crate::rdma::pd::Pd;
 use crate::rdma::qp::QpCaps;
+use crate::sync::{impl_has_delayed_work, new_delayed_work, DelayedWork};
 use crate::sysfs_tree::{PathSysfs, SessSysfs};
 use crate::{globals, Params, MAX_HDR_SIZE};
 use core::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -123,6 +125,8 @@ pub(crate) enum PathState {
     Closing = 2,
 }
 
+impl_has_delayed_work! { impl HasDelayedWork<0> for Path { self.hb_work } }
+
 /// The request counters of a path (`stats/rdma`).
 #[derive(Default)]
 pub(crate) struct PathCounters {
@@ -184,6 +188,12 @@ pub(crate) struct Path {
     state: AtomicU8,
     /// `stats/rdma`.
     pub(crate) stats: PathCounters,
+    /// Heartbeat misses (§10).
+    #[pin]
+    pub(crate) hb: SpinLock<Heartbeat>,
+    /// The heartbeat timer, running while the path is connected.
+    #[pin]
+    pub(crate) hb_work: DelayedWork<Path>,
     /// The path's sysfs directory, once connected.
     #[pin]
     pub(crate) sysfs: Mutex<Option<PathSysfs>>,
@@ -272,6 +282,8 @@ impl Path {
                 rkey_bufs,
                 state: AtomicU8::new(PathState::Connecting as u8),
                 stats: PathCounters::default(),
+                hb <- kernel::new_spinlock!(Heartbeat::default()),
+                hb_work <- new_delayed_work!("rtrs_srv_hb"),
                 sysfs <- kernel::new_mutex!(None),
                 cons <- kernel::new_spinlock!(cons),
             }),
@@ -316,6 +328,7 @@ impl Path {
     /// them, leave the session (freeing it with its last path), tell the user when the
     /// session's last connected path went.
     fn close(self: Arc<Self>, was_connected: bool) {
+        DelayedWork::cancel_sync(&self);
         // Taken out (leaving no slots, so late connections are dropped) and destroyed
         // outside the lock.
         let ids = core::mem::take(&mut *self.cons.lock());
