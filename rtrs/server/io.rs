@@ -441,9 +441,8 @@ fn process_io(con: Arc<Cqe<Con>>, buf_id: u32, off: u32) {
 /// posted from the module's workqueue. False if even that could not be queued (the path is
 /// then closed).
 pub(crate) fn respond(op: Arc<Op>, errno: i32) -> bool {
-    if op.con.path.state() != PathState::Connected {
-        return true;
-    }
+    // Even for a closed path the op goes to the workqueue: it may hold the last reference
+    // to the path, whose teardown sleeps.
     let path = op.con.path.clone();
     let queued = crate::globals().and_then(|g| {
         g.wq.try_spawn(GFP_ATOMIC, move || respond_now(&op, errno))

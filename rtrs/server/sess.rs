@@ -307,7 +307,8 @@ impl Path {
             .is_ok()
     }
 
-    /// Starts closing the path, once: the work runs on the module's workqueue.
+    /// Starts closing the path, once: the work runs on the module's workqueue. May be called
+    /// from any context.
     pub(crate) fn schedule_close(self: &Arc<Self>) {
         let prev = self.state.swap(PathState::Closing as u8, Ordering::AcqRel);
         if prev == PathState::Closing as u8 {
@@ -316,7 +317,7 @@ impl Path {
         let was_connected = prev == PathState::Connected as u8;
         let path = self.clone();
         let queued = globals().and_then(|g| {
-            g.wq.try_spawn(GFP_KERNEL, move || path.close(was_connected))
+            g.wq.try_spawn(GFP_ATOMIC, move || path.close(was_connected))
                 .map_err(|_| ENOMEM)
         });
         if queued.is_err() {

@@ -51,15 +51,19 @@ bool rnbd_rs_helper_delayed_work_pending(struct delayed_work *dwork)
 /*
  * One spinlock per module for rust/sync/global.rs: it only guards the reference count
  * taken on a module-global object, never nests and is never held across anything else.
+ * Interrupts are disabled while it is held: the slot is read from any context.
  */
 static DEFINE_SPINLOCK(rnbd_rs_global_slot_lock);
 
-void rnbd_rs_helper_global_slot_lock(void)
+unsigned long rnbd_rs_helper_global_slot_lock(void)
 {
-	spin_lock(&rnbd_rs_global_slot_lock);
+	unsigned long flags;
+
+	spin_lock_irqsave(&rnbd_rs_global_slot_lock, flags);
+	return flags;
 }
 
-void rnbd_rs_helper_global_slot_unlock(void)
+void rnbd_rs_helper_global_slot_unlock(unsigned long flags)
 {
-	spin_unlock(&rnbd_rs_global_slot_lock);
+	spin_unlock_irqrestore(&rnbd_rs_global_slot_lock, flags);
 }

@@ -5,7 +5,8 @@
 //! Some C callbacks get no context pointer at all (the `add` of an `ib_client` gets only the
 //! device), so the object they need must be reachable from a `static`, as in C. The 6.12
 //! `kernel` crate has no statically initialised lock; the slot therefore uses one spinlock
-//! per module, defined in `rust/helpers/sync.c`, held only while a reference count is taken.
+//! per module, defined in `rust/helpers/sync.c`, held (interrupts off) only while a reference
+//! count is taken: the slot may be read from any context.
 
 use crate::bindings;
 use core::sync::atomic::{AtomicPtr, Ordering};
@@ -31,12 +32,13 @@ unsafe impl<T: Send + Sync + 'static> Send for GlobalArc<T> {}
 
 /// Runs `f` under the module's global slot lock.
 fn locked<R>(f: impl FnOnce() -> R) -> R {
-    // SAFETY: Plain spinlock of this module; `f` below does not sleep nor take it again
-    // (it only moves or clones references; dropping an `Arc` is done outside).
-    unsafe { bindings::global_slot_lock() };
+    // SAFETY: Plain spinlock of this module (interrupts off while held); `f` below does not
+    // sleep nor take it again (it only moves or clones references; dropping an `Arc` is
+    // done outside).
+    let flags = unsafe { bindings::global_slot_lock() };
     let r = f();
-    // SAFETY: Taken just above by this task.
-    unsafe { bindings::global_slot_unlock() };
+    // SAFETY: Taken just above by this task, with these saved flags.
+    unsafe { bindings::global_slot_unlock(flags) };
     r
 }
 
