@@ -438,19 +438,18 @@ fn process_io(con: Arc<Cqe<Con>>, buf_id: u32, off: u32) {
 ///
 /// The user may answer from any context, hardirq included (bio completions), while the
 /// connection and MR locks are taken in process context: the chain is therefore built and
-/// posted from the module's workqueue. False if even that could not be queued (the path is
-/// then closed).
+/// posted from the module's workqueue. False if even that could not be queued.
 pub(crate) fn respond(op: Arc<Op>, errno: i32) -> bool {
     // Even for a closed path the op goes to the workqueue: it may hold the last reference
-    // to the path, whose teardown sleeps.
-    let path = op.con.path.clone();
+    // to the path, whose teardown sleeps. Nothing here keeps another reference for the
+    // same reason; if queueing fails the request stays unanswered (as when C fails to
+    // post) and the client's heartbeat or timeout ends the path.
     let queued = crate::globals().and_then(|g| {
         g.wq.try_spawn(GFP_ATOMIC, move || respond_now(&op, errno))
             .map_err(|_| ENOMEM)
     });
     if queued.is_err() {
-        pr_err!("queueing a response failed; closing the path\n");
-        path.schedule_close();
+        pr_err!("queueing a response failed\n");
         return false;
     }
     true
