@@ -495,7 +495,7 @@ fn find_path_in(
         return Err(errno!(EEXIST));
     }
     let dev = req.device().ok_or(ENODEV)?.get()?;
-    let port_num = 1;
+    let port_num = req.port_num();
     let path = Path::new(ctx, sess, creq, dev, port_num, local, peer)?;
     si.paths.push(path.clone(), GFP_KERNEL)?;
     Ok(path)

@@ -739,6 +739,12 @@ impl<T: Handler> ConnRequest<'_, T> {
         (!dev.is_null()).then(|| unsafe { Device::from_raw(dev) })
     }
 
+    /// The port number on [`ConnRequest::device`].
+    pub(crate) fn port_num(&self) -> u32 {
+        // SAFETY: The id is valid during the delivery (type invariant); plain data.
+        unsafe { (*self.id).port_num }
+    }
+
     /// The local address the request arrived at.
     pub(crate) fn src_addr(&self) -> SockAddr {
         // SAFETY: The id is valid; the address is plain data, copied.
