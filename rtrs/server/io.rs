@@ -375,6 +375,15 @@ pub(crate) struct Op {
     hdr: IoHdr,
 }
 
+impl Drop for Op {
+    fn drop(&mut self) {
+        let path = &self.con.path;
+        if path.inflight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            path.ops_done.complete();
+        }
+    }
+}
+
 /// Processes a request: decodes its header and hands it to the user (§9.4).
 fn process_io(con: Arc<Cqe<Con>>, buf_id: u32, off: u32) {
     let path = &con.path;
@@ -418,6 +427,8 @@ fn process_io(con: Arc<Cqe<Con>>, buf_id: u32, off: u32) {
     let (Ok(data), Ok(usr)) = (chunk.cpu_ptr(0), chunk.cpu_ptr(data_len)) else {
         return path.schedule_close();
     };
+    path.inflight.fetch_add(1, Ordering::AcqRel);
+    // From here the `Op`'s drop accounts for it.
     let op = match Arc::new(
         Op {
             con: con.clone(),
@@ -427,7 +438,10 @@ fn process_io(con: Arc<Cqe<Con>>, buf_id: u32, off: u32) {
         GFP_KERNEL,
     ) {
         Ok(op) => op,
-        Err(_) => return path.schedule_close(),
+        Err(_) => {
+            path.inflight.fetch_sub(1, Ordering::AcqRel);
+            return path.schedule_close();
+        }
     };
     if let Err((op, err)) = path.ctx.ops.rdma_ev(sess, op, data, data_len, usr, usr_len) {
         respond(op, err);

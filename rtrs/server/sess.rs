@@ -23,10 +23,10 @@ use crate::rdma::dma::{ContigBuf, DmaBuf, DmaDir, DmaMapping};
 use crate::rdma::mr::Mr;
 use crate::rdma::pd::Pd;
 use crate::rdma::qp::QpCaps;
-use crate::sync::{impl_has_delayed_work, new_delayed_work, DelayedWork};
+use crate::sync::{impl_has_delayed_work, new_delayed_work, Completion, DelayedWork};
 use crate::sysfs_tree::{PathSysfs, SessSysfs};
 use crate::{globals, Params, MAX_HDR_SIZE};
-use core::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex, SpinLock};
 
@@ -188,6 +188,11 @@ pub(crate) struct Path {
     state: AtomicU8,
     /// `stats/rdma`.
     pub(crate) stats: PathCounters,
+    /// Requests handed to the user and not answered yet ([`crate::io::Op`]s alive).
+    pub(crate) inflight: AtomicU32,
+    /// Completed whenever `inflight` drops to zero.
+    #[pin]
+    pub(crate) ops_done: Completion,
     /// Heartbeat misses (§10).
     #[pin]
     pub(crate) hb: SpinLock<Heartbeat>,
@@ -282,6 +287,8 @@ impl Path {
                 rkey_bufs,
                 state: AtomicU8::new(PathState::Connecting as u8),
                 stats: PathCounters::default(),
+                inflight: AtomicU32::new(0),
+                ops_done <- Completion::new(),
                 hb <- kernel::new_spinlock!(Heartbeat::default()),
                 hb_work <- new_delayed_work!("rtrs_srv_hb"),
                 sysfs <- kernel::new_mutex!(None),
@@ -343,6 +350,10 @@ impl Path {
             }
         }
         drop(ids);
+        // The user answers what it holds (nothing is sent any more); C waits the same way.
+        while self.inflight.load(Ordering::Acquire) != 0 {
+            let _ = self.ops_done.wait_timeout_ms(1000);
+        }
         drop(self.sysfs.lock().take());
         let sess = &self.sess;
         let last_connected = {
