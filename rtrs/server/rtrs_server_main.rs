@@ -162,7 +162,7 @@ impl kernel::Module for RtrsServer {
             )
         })?;
         pr_info!(
-            "Loading module rtrs_server, proto 2.0: (max_chunk_size: {} (pure IO {}, headers {}) , sess_queue_depth: {}, always_invalidate: {})\n",
+            "loaded, proto 2.0: (max_chunk_size: {} (pure IO {}, headers {}) , sess_queue_depth: {}, always_invalidate: {})\n",
             p.max_chunk_size,
             p.max_chunk_size - MAX_HDR_SIZE,
             MAX_HDR_SIZE,
