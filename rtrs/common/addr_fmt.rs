@@ -87,3 +87,55 @@ impl fmt::Display for AddrText {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::AddrText;
+    use std::string::ToString;
+
+    fn v6(g: [u16; 8]) -> AddrText {
+        let mut b = [0u8; 16];
+        for (i, v) in g.iter().enumerate() {
+            b[2 * i..2 * i + 2].copy_from_slice(&v.to_be_bytes());
+        }
+        AddrText::V6(b)
+    }
+
+    #[test]
+    fn ipv4() {
+        assert_eq!(AddrText::V4([10, 0, 2, 15]).to_string(), "ip:10.0.2.15");
+    }
+
+    #[test]
+    fn ipv6_compressed_like_pi6c() {
+        assert_eq!(v6([0, 0, 0, 0, 0, 0, 0, 1]).to_string(), "ip:::1");
+        assert_eq!(v6([0; 8]).to_string(), "ip:::");
+        assert_eq!(
+            v6([0xfe80, 0, 0, 0, 1, 2, 3, 4]).to_string(),
+            "ip:fe80::1:2:3:4"
+        );
+        assert_eq!(v6([1, 0, 2, 0, 0, 3, 0, 0]).to_string(), "ip:1:0:2::3:0:0");
+        assert_eq!(
+            v6([1, 2, 3, 4, 5, 6, 7, 0]).to_string(),
+            "ip:1:2:3:4:5:6:7:0"
+        );
+        assert_eq!(v6([1, 2, 3, 4, 5, 6, 0, 0]).to_string(), "ip:1:2:3:4:5:6::");
+        assert_eq!(
+            v6([0, 0, 0, 0, 0, 0xffff, 0x0a00, 0x020f]).to_string(),
+            "ip:::ffff:10.0.2.15"
+        );
+    }
+
+    #[test]
+    fn gid_in_full() {
+        let mut b = [0u8; 16];
+        b[0] = 0xfe;
+        b[1] = 0x80;
+        b[15] = 1;
+        assert_eq!(
+            AddrText::Gid(b).to_string(),
+            "gid:fe80:0000:0000:0000:0000:0000:0000:0001"
+        );
+    }
+}
