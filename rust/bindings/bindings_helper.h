@@ -23,9 +23,11 @@
 #include <linux/slab.h>
 #include <linux/sysfs.h>
 #include <linux/workqueue.h>
+#include <rdma/ib.h>
 #include <rdma/ib_cm.h>
 #include <rdma/ib_verbs.h>
 #include <rdma/rdma_cm.h>
+#include <rtrs.h>
 
 /* Constants bindgen cannot evaluate; renamed by the sed in Kbuild. */
 const gfp_t RUST_CONST_HELPER_GFP_KERNEL = GFP_KERNEL;

@@ -8,6 +8,8 @@
 
 #[path = "../../../rtrs/common/addr.rs"]
 mod addr;
+#[path = "../../../rtrs/common/addr_fmt.rs"]
+mod addr_fmt;
 #[path = "../../../rtrs/common/hb.rs"]
 mod hb;
 #[path = "../../../rtrs/common/imm.rs"]
