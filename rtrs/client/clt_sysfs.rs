@@ -5,14 +5,14 @@
 //!
 //! C version: [drivers/infiniband/ulp/rtrs/rtrs-clt-sysfs.c](srctree/drivers/infiniband/ulp/rtrs/rtrs-clt-sysfs.c).
 
+use crate::addr_fmt::AddrText;
 use crate::clt::Sess;
 use crate::mp_policy::Policy;
 use crate::path::Path;
 use crate::rdma::cm::SockAddr;
-use crate::sockaddr_fmt::IpAddr;
 use crate::state::State;
 use crate::stats::Stats;
-use crate::sync::{Global, OwnedQueue};
+use crate::sync::{GlobalArc, OwnedQueue};
 use crate::sysfs::{
     trim, Attribute, AttributeOperations, Attributes, Class, Device, Kobject, KobjectRef, Page,
 };
@@ -22,10 +22,10 @@ use kernel::prelude::*;
 use kernel::sync::Arc;
 
 /// The class `rtrs-client`, set while the module is loaded.
-pub(crate) static CLASS: Global<Class> = Global::new();
+pub(crate) static CLASS: GlobalArc<Class> = GlobalArc::new();
 
 /// The module's workqueue (`rtrs_client_wq`), set while the module is loaded.
-pub(crate) static WQ: Global<OwnedQueue> = Global::new();
+pub(crate) static WQ: GlobalArc<OwnedQueue> = GlobalArc::new();
 
 /// The payload of a session directory.
 pub(crate) struct SessFiles {
@@ -105,13 +105,8 @@ impl Attributes for SessFiles {
 }
 
 /// The printable form of an address.
-fn ip(a: &SockAddr) -> IpAddr {
-    let (family, b) = a.ip();
-    if family == crate::bindings::AF_INET {
-        IpAddr::V4([b[0], b[1], b[2], b[3]])
-    } else {
-        IpAddr::V6(b)
-    }
+fn addr_text(a: &SockAddr) -> AddrText {
+    AddrText::new(a.family(), a.addr_bytes())
 }
 
 /// The payload of a path directory.
@@ -175,7 +170,7 @@ impl AttributeOperations<HCA_PORT> for PathFiles {
 #[vtable]
 impl AttributeOperations<SRC_ADDR> for PathFiles {
     fn show(&self, page: &mut Page<'_>) -> Result {
-        writeln!(page, "{}", ip(&self.path.src))?;
+        writeln!(page, "{}", addr_text(&self.path.src))?;
         Ok(())
     }
 }
@@ -183,7 +178,7 @@ impl AttributeOperations<SRC_ADDR> for PathFiles {
 #[vtable]
 impl AttributeOperations<DST_ADDR> for PathFiles {
     fn show(&self, page: &mut Page<'_>) -> Result {
-        writeln!(page, "{}", ip(&self.path.dst))?;
+        writeln!(page, "{}", addr_text(&self.path.dst))?;
         Ok(())
     }
 }
@@ -369,7 +364,7 @@ impl SessDev {
             let files = Arc::new(PathFiles { path: p.clone() }, GFP_KERNEL)?;
             let mut dir = Kobject::new(
                 paths.kobject(),
-                kernel::fmt!("{}@{}", ip(&p.src), ip(&p.dst)),
+                kernel::fmt!("{}@{}", addr_text(&p.src), addr_text(&p.dst)),
                 files,
             )?;
             let sfiles = Arc::new(

@@ -16,7 +16,7 @@ use crate::rdma::cm::{CmId, CmIdRef, ConnParam, Event, EventKind, Handler, SockA
 use crate::rdma::cq::{Cq, PollCtx};
 use crate::rdma::pd::Pd;
 use crate::rdma::qp::{Qp, QpCaps};
-use crate::sync::{Completion, Global};
+use crate::sync::{Completion, GlobalArc};
 use crate::{errno, msg};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::prelude::*;
@@ -52,7 +52,7 @@ pub(crate) struct ConEvents {
     /// Set when an established connection is lost (disconnect, error, device removal).
     lost: AtomicBool,
     /// The path to tell about a loss, while it is up.
-    path: Global<Path>,
+    path: GlobalArc<Path>,
 }
 
 impl ConEvents {
@@ -64,7 +64,7 @@ impl ConEvents {
                 arrived <- Completion::new(),
                 up: AtomicBool::new(false),
                 lost: AtomicBool::new(false),
-                path: Global::new(),
+                path: GlobalArc::new(),
             }),
             GFP_KERNEL,
         )

@@ -240,7 +240,7 @@ impl Path {
         let hca_port = cons[0].cm().port_num();
         let mut hca_name = KVec::new();
         hca_name.extend_from_slice(dev.name().as_bytes(), GFP_KERNEL)?;
-        let src = cons[0].cm().src_addr().ok_or(EINVAL)?;
+        let src = cons[0].cm().src_addr();
         let shift = 12u32;
         let by_size = u32::try_from(attrs.max_mr_size >> shift).unwrap_or(u32::MAX);
         let max_pages_per_mr = MAX_SEGMENTS

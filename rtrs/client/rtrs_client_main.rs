@@ -36,6 +36,9 @@ mod sync;
 mod sysfs;
 
 #[allow(dead_code)]
+#[path = "../common/addr_fmt.rs"]
+mod addr_fmt;
+#[allow(dead_code)]
 #[path = "../common/hb.rs"]
 mod hb;
 #[allow(dead_code)]
@@ -48,8 +51,6 @@ mod mp_policy;
 mod msg;
 #[allow(dead_code)]
 mod permit;
-#[path = "../common/sockaddr_fmt.rs"]
-mod sockaddr_fmt;
 #[allow(dead_code)]
 mod state;
 

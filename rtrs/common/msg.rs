@@ -31,6 +31,8 @@ pub(crate) const SG_DESC_LEN: usize = 16;
 pub(crate) const WRITE_HDR_LEN: usize = 4;
 /// Size of `rtrs_msg_rdma_read` without descriptors.
 pub(crate) const READ_HDR_LEN: usize = 8;
+/// The longest header the server accepts: a READ with one descriptor.
+pub(crate) const MAX_IO_HDR_LEN: usize = READ_HDR_LEN + SG_DESC_LEN;
 /// Size of `rtrs_msg_rkey_rsp`.
 pub(crate) const RKEY_RSP_LEN: usize = 8;
 
@@ -439,26 +441,30 @@ impl IoHdr {
     /// message fits before it, and that a READ's descriptor length fits a chunk
     /// (`max_chunk_size` = `chunk.len()`).
     pub(crate) fn decode(chunk: &[u8], off: usize) -> Result<Self, MsgError> {
-        let r = Reader(chunk);
-        let hdr = match r.u16(off)? {
-            MSG_WRITE => Self::Write {
-                usr_len: r.u16(off + 2)?,
-            },
+        Self::decode_at(chunk.get(off..).unwrap_or(&[]), off, chunk.len())
+    }
+
+    /// [`IoHdr::decode`] from a copy: `win` holds the bytes of a `chunk_len`-byte chunk from
+    /// offset `off` on (at least [`MAX_IO_HDR_LEN`] of them, or up to the chunk's end).
+    pub(crate) fn decode_at(win: &[u8], off: usize, chunk_len: usize) -> Result<Self, MsgError> {
+        let r = Reader(win);
+        let hdr = match r.u16(0)? {
+            MSG_WRITE => Self::Write { usr_len: r.u16(2)? },
             MSG_READ => {
-                let sg_cnt = r.u16(off + 6)?;
+                let sg_cnt = r.u16(6)?;
                 let desc = match sg_cnt {
                     0 => None,
-                    1 => Some(SgDesc::get(&r, off + READ_HDR_LEN)?),
+                    1 => Some(SgDesc::get(&r, READ_HDR_LEN)?),
                     _ => return Err(MsgError::BadSgCnt),
                 };
                 if let Some(d) = desc {
-                    if d.len == 0 || d.len as usize > chunk.len() {
+                    if d.len == 0 || d.len as usize > chunk_len {
                         return Err(MsgError::BadDesc);
                     }
                 }
                 Self::Read {
-                    usr_len: r.u16(off + 2)?,
-                    need_inval: r.u16(off + 4)? & NEED_INVAL_F != 0,
+                    usr_len: r.u16(2)?,
+                    need_inval: r.u16(4)? & NEED_INVAL_F != 0,
                     desc,
                 }
             }
@@ -466,7 +472,7 @@ impl IoHdr {
         };
         if off
             .checked_add(hdr.len())
-            .map_or(true, |end| end > chunk.len())
+            .map_or(true, |end| end > chunk_len)
             || usize::from(hdr.usr_len()) > off
         {
             return Err(MsgError::BadLength);

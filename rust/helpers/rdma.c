@@ -111,3 +111,13 @@ unsigned int rnbd_rs_helper_sg_dma_len(struct scatterlist *sg)
 {
 	return sg_dma_len(sg);
 }
+
+/*
+ * Describes an already DMA-mapped range in a scatterlist entry, for ib_map_mr_sg, which
+ * reads only the DMA address and length (rust/rdma/mr.rs: registering DMA mappings).
+ */
+void rnbd_rs_helper_sg_set_dma(struct scatterlist *sg, dma_addr_t addr, unsigned int len)
+{
+	sg_dma_address(sg) = addr;
+	sg_dma_len(sg) = len;
+}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 #include <linux/completion.h>
+#include <linux/spinlock.h>
 #include <linux/workqueue.h>
 
 /*
@@ -45,4 +46,24 @@ unsigned long rnbd_rs_helper_msecs_to_jiffies(const unsigned int m)
 bool rnbd_rs_helper_delayed_work_pending(struct delayed_work *dwork)
 {
 	return delayed_work_pending(dwork);
+}
+
+/*
+ * One spinlock per module for rust/sync/global.rs: it only guards the reference count
+ * taken on a module-global object, never nests and is never held across anything else.
+ * Interrupts are disabled while it is held: the slot is read from any context.
+ */
+static DEFINE_SPINLOCK(rnbd_rs_global_slot_lock);
+
+unsigned long rnbd_rs_helper_global_slot_lock(void)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&rnbd_rs_global_slot_lock, flags);
+	return flags;
+}
+
+void rnbd_rs_helper_global_slot_unlock(unsigned long flags)
+{
+	spin_unlock_irqrestore(&rnbd_rs_global_slot_lock, flags);
 }

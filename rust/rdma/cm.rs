@@ -219,13 +219,17 @@ impl CmIdRef {
         unsafe { (*self.as_raw()).port_num }
     }
 
-    /// The local address of the route (`route.addr.src_addr`), once the address is
-    /// resolved; `None` before or for a family other than IPv4 and IPv6.
-    pub(crate) fn src_addr(&self) -> Option<SockAddr> {
-        // SAFETY: The id is valid; the address is plain data written by rdma_cm while it
-        // resolves, which the caller's ordering (after `AddrResolved`) has completed.
-        let raw = unsafe { (*self.as_raw()).route.addr.src_addr };
-        SockAddr::from_storage(&raw).ok().flatten()
+    /// The local address of the id (`route.addr.src_addr`).
+    pub(crate) fn src_addr(&self) -> SockAddr {
+        // SAFETY: The id is valid; the address is plain data written by rdma_cm when the id
+        // is bound, and read here as a copy.
+        SockAddr(unsafe { (*self.as_raw()).route.addr.src_addr })
+    }
+
+    /// The peer's address of the id (`route.addr.dst_addr`).
+    pub(crate) fn dst_addr(&self) -> SockAddr {
+        // SAFETY: As for `src_addr`.
+        SockAddr(unsafe { (*self.as_raw()).route.addr.dst_addr })
     }
 
     /// The QP created with [`CmIdRef::create_qp`], if any.
@@ -401,18 +405,20 @@ impl ConnParam<'_> {
     }
 }
 
-/// An IPv4 or IPv6 socket address with a port (`struct sockaddr_storage`).
+/// An IPv4, IPv6 or IB socket address with a port or service id (`struct
+/// sockaddr_storage`).
 ///
 /// # Invariants
 ///
-/// The storage holds a `sockaddr_in` (`AF_INET`) or a `sockaddr_in6` (`AF_INET6`), as
-/// rdma_cm expects behind a `struct sockaddr *`.
+/// The storage holds a `sockaddr_in` (`AF_INET`), a `sockaddr_in6` (`AF_INET6`) or a
+/// `sockaddr_ib` (`AF_IB`), as rdma_cm expects behind a `struct sockaddr *`, or is all
+/// zero (an unbound address copied from an id).
 #[derive(Clone, Copy)]
 pub(crate) struct SockAddr(bindings::__kernel_sockaddr_storage);
 
-// SAFETY: Plain data; the pointer member of the C union only sets its alignment.
+// SAFETY: Plain data; the pointer-typed union member only forces the alignment.
 unsafe impl Send for SockAddr {}
-// SAFETY: As above: nothing is shared but bytes.
+// SAFETY: As above.
 unsafe impl Sync for SockAddr {}
 
 impl SockAddr {
@@ -458,6 +464,65 @@ impl SockAddr {
         Self(ss)
     }
 
+    /// The `AF_IB` service address of an RTRS-style listener over the IB port space:
+    /// service id `RDMA_IB_IP_PS_IB | port`, mask all ones, pkey 0xffff.
+    pub(crate) fn ib_service(port: u16) -> Self {
+        let mut ss = bindings::__kernel_sockaddr_storage::default();
+        let sib = bindings::sockaddr_ib {
+            // CAST: `AF_IB` is 27.
+            sib_family: bindings::AF_IB as u16,
+            sib_pkey: 0xffffu16.to_be(),
+            sib_sid: (u64::from(bindings::RDMA_IB_IP_PS_IB) | u64::from(port)).to_be(),
+            sib_sid_mask: u64::MAX.to_be(),
+            ..Default::default()
+        };
+        // SAFETY: `sockaddr_storage` is larger than and aligned for `sockaddr_ib`.
+        unsafe {
+            core::ptr::addr_of_mut!(ss)
+                .cast::<bindings::sockaddr_ib>()
+                .write(sib)
+        };
+        Self(ss)
+    }
+
+    /// The address family (`AF_INET`, `AF_INET6`, `AF_IB`).
+    pub(crate) fn family(&self) -> u16 {
+        // SAFETY: Both union members are plain data; the family is the first field of every
+        // socket address.
+        unsafe { self.0.__bindgen_anon_1.__bindgen_anon_1.ss_family }
+    }
+
+    /// The address without its port: 4 bytes for IPv4, 16 for IPv6 and for the GID of
+    /// `AF_IB`; empty for other families.
+    pub(crate) fn addr_bytes(&self) -> ([u8; 16], usize) {
+        let mut out = [0u8; 16];
+        let p = core::ptr::addr_of!(self.0);
+        // CAST: `AF_*` values fit in `u16`.
+        match u32::from(self.family()) {
+            bindings::AF_INET => {
+                // SAFETY: The family says the storage holds a `sockaddr_in`.
+                let sin = unsafe { p.cast::<bindings::sockaddr_in>().read() };
+                out[..4].copy_from_slice(&sin.sin_addr.s_addr.to_ne_bytes());
+                (out, 4)
+            }
+            bindings::AF_INET6 => {
+                // SAFETY: The family says the storage holds a `sockaddr_in6`.
+                let sin6 = unsafe { p.cast::<bindings::sockaddr_in6>().read() };
+                // SAFETY: Every member of the address union is plain bytes.
+                out.copy_from_slice(unsafe { &sin6.sin6_addr.in6_u.u6_addr8 });
+                (out, 16)
+            }
+            bindings::AF_IB => {
+                // SAFETY: The family says the storage holds a `sockaddr_ib`.
+                let sib = unsafe { p.cast::<bindings::sockaddr_ib>().read() };
+                // SAFETY: The GID union is plain bytes.
+                out.copy_from_slice(unsafe { &sib.sib_addr.ib_u.uib_addr8 });
+                (out, 16)
+            }
+            _ => (out, 0),
+        }
+    }
+
     /// Parses a textual IPv4 or IPv6 address (`in4_pton`, `in6_pton`); `EINVAL` otherwise.
     pub(crate) fn parse(s: &str, port: u16) -> Result<Self> {
         let len = i32::try_from(s.len()).map_err(|_| EINVAL)?;
@@ -491,24 +556,6 @@ impl SockAddr {
         }
     }
 
-    /// The address family and the address bytes (4 or 16), for printing.
-    pub(crate) fn ip(&self) -> (u32, [u8; 16]) {
-        let mut out = [0u8; 16];
-        // SAFETY: As in `from_storage`.
-        let family = u32::from(unsafe { self.0.__bindgen_anon_1.__bindgen_anon_1.ss_family });
-        if family == bindings::AF_INET {
-            // SAFETY: By the type invariant an `AF_INET` storage holds a `sockaddr_in`.
-            let sin = unsafe { &*core::ptr::addr_of!(self.0).cast::<bindings::sockaddr_in>() };
-            out[..4].copy_from_slice(&sin.sin_addr.s_addr.to_ne_bytes());
-        } else {
-            // SAFETY: By the type invariant any other storage holds a `sockaddr_in6`.
-            let sin6 = unsafe { &*core::ptr::addr_of!(self.0).cast::<bindings::sockaddr_in6>() };
-            // SAFETY: All members of the address union are plain bytes.
-            out = unsafe { sin6.sin6_addr.in6_u.u6_addr8 };
-        }
-        (family, out)
-    }
-
     /// The address as a `struct sockaddr *`.
     fn as_mut_ptr(&mut self) -> *mut bindings::sockaddr {
         core::ptr::addr_of_mut!(self.0).cast()
@@ -533,10 +580,29 @@ unsafe impl<T: Handler> Send for CmId<T> {}
 // SAFETY: `&CmId` gives `&CmIdRef` (Sync) and `&T` (Sync).
 unsafe impl<T: Handler> Sync for CmId<T> {}
 
+/// An rdma_cm port space (`enum rdma_ucm_port_space`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum PortSpace {
+    /// `RDMA_PS_TCP`: IP addressing (IPv4 and IPv6).
+    Tcp,
+    /// `RDMA_PS_IB`: native IB addressing (`AF_IB`).
+    Ib,
+}
+
 impl<T: Handler> CmId<T> {
     /// Creates an RC id over the TCP port space in the initial network namespace, whose
     /// events go to `handler` (`rdma_create_id`).
     pub(crate) fn new(handler: T) -> Result<Self> {
+        Self::new_in(handler, PortSpace::Tcp)
+    }
+
+    /// Creates an RC id over the port space `ps` in the initial network namespace, whose
+    /// events go to `handler` (`rdma_create_id`).
+    pub(crate) fn new_in(handler: T, ps: PortSpace) -> Result<Self> {
+        let ps = match ps {
+            PortSpace::Tcp => bindings::rdma_ucm_port_space_RDMA_PS_TCP,
+            PortSpace::Ib => bindings::rdma_ucm_port_space_RDMA_PS_IB,
+        };
         let inner = KBox::into_raw(KBox::new(
             Inner::new(handler, core::ptr::null_mut()),
             GFP_KERNEL,
@@ -547,7 +613,7 @@ impl<T: Handler> CmId<T> {
             bindings::rdma_create_id(
                 Some(handler_cb::<T>),
                 inner.cast(),
-                bindings::rdma_ucm_port_space_RDMA_PS_TCP,
+                ps,
                 bindings::ib_qp_type_IB_QPT_RC,
             )
         });
@@ -675,6 +741,33 @@ impl<T: Handler> ConnRequest<'_, T> {
     /// The private data of the request (rdma_cm pads it to 56 bytes over IB/RoCE).
     pub(crate) fn private_data(&self) -> &[u8] {
         self.private_data
+    }
+
+    /// The device the request arrived on.
+    pub(crate) fn device(&self) -> Option<&Device> {
+        // SAFETY: The id is valid during the delivery (type invariant); its device is set for
+        // a connection request and held by rdma_cm while the id exists.
+        let dev = unsafe { (*self.id).device };
+        // SAFETY: See above: valid for the borrow of `self`.
+        (!dev.is_null()).then(|| unsafe { Device::from_raw(dev) })
+    }
+
+    /// The port number on [`ConnRequest::device`].
+    pub(crate) fn port_num(&self) -> u32 {
+        // SAFETY: The id is valid during the delivery (type invariant); plain data.
+        unsafe { (*self.id).port_num }
+    }
+
+    /// The local address the request arrived at.
+    pub(crate) fn src_addr(&self) -> SockAddr {
+        // SAFETY: The id is valid; the address is plain data, copied.
+        SockAddr(unsafe { (*self.id).route.addr.src_addr })
+    }
+
+    /// The peer's address.
+    pub(crate) fn dst_addr(&self) -> SockAddr {
+        // SAFETY: As for `src_addr`.
+        SockAddr(unsafe { (*self.id).route.addr.dst_addr })
     }
 
     /// Takes ownership of the new id with its own handler. Create its QP and

@@ -478,3 +478,195 @@ impl Drop for MappedSg {
         self.do_unmap();
     }
 }
+
+/// Physically contiguous, zeroed kernel memory that several devices map ([`DmaMapping`]),
+/// e.g. an RTRS chunk that every path of a session registers on its own device.
+///
+/// The CPU accesses it only by copying ([`ContigBuf::read`], [`ContigBuf::write`]), or
+/// hands its address to C users ([`ContigBuf::cpu_ptr`]), as for [`DmaBuf`].
+///
+/// # Invariants
+///
+/// `ptr` points at `len` bytes allocated by a `KVec<u8>` of capacity `cap` (kmalloc: one
+/// physically contiguous range, naturally aligned for power-of-two sizes), owned here.
+pub(crate) struct ContigBuf {
+    ptr: NonNull<u8>,
+    len: usize,
+    cap: usize,
+}
+
+// SAFETY: Owned memory, accessed through raw copies only.
+unsafe impl Send for ContigBuf {}
+// SAFETY: `&ContigBuf` only copies in and out through raw pointers (see the module docs).
+unsafe impl Sync for ContigBuf {}
+
+impl ContigBuf {
+    /// Allocates `len` zeroed contiguous bytes (`len` at most 4 MiB, the kmalloc limit).
+    pub(crate) fn new(len: usize) -> Result<Self> {
+        if len == 0 || u32::try_from(len).is_err() {
+            return Err(EINVAL);
+        }
+        let (ptr, len, cap) = KVec::from_elem(0u8, len, GFP_KERNEL)?.into_raw_parts();
+        // INVARIANT: Just allocated by a `KVec`.
+        Ok(Self {
+            // SAFETY: `into_raw_parts` of a non-empty vector gives a non-NULL pointer.
+            ptr: unsafe { NonNull::new_unchecked(ptr) },
+            len,
+            cap,
+        })
+    }
+
+    /// The length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The address of byte `offset` (at most `len`), for C users of the memory; `EINVAL` if
+    /// out of range. Dereferencing it is the C user's business.
+    pub(crate) fn cpu_ptr(&self, offset: usize) -> Result<*mut u8> {
+        if offset > self.len {
+            return Err(EINVAL);
+        }
+        // SAFETY: `offset` is within the allocation or one past its end.
+        Ok(unsafe { self.ptr.as_ptr().add(offset) })
+    }
+
+    /// Copies bytes from `offset` into `dst`.
+    pub(crate) fn read(&self, offset: usize, dst: &mut [u8]) -> Result {
+        let end = offset.checked_add(dst.len()).ok_or(EINVAL)?;
+        if end > self.len {
+            return Err(EINVAL);
+        }
+        // SAFETY: The range is inside the owned buffer; `dst` is distinct. Raw copy: a device
+        // may write the memory concurrently (see the module docs).
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                self.ptr.as_ptr().add(offset),
+                dst.as_mut_ptr(),
+                dst.len(),
+            )
+        };
+        Ok(())
+    }
+
+    /// Copies `src` into the buffer at `offset`.
+    pub(crate) fn write(&self, offset: usize, src: &[u8]) -> Result {
+        let end = offset.checked_add(src.len()).ok_or(EINVAL)?;
+        if end > self.len {
+            return Err(EINVAL);
+        }
+        // SAFETY: The range is inside the owned buffer; `src` is distinct. Raw copy, as in
+        // `read`: the memory is shared with devices and C users, never behind a reference.
+        unsafe {
+            core::ptr::copy_nonoverlapping(src.as_ptr(), self.ptr.as_ptr().add(offset), src.len())
+        };
+        Ok(())
+    }
+}
+
+impl Drop for ContigBuf {
+    fn drop(&mut self) {
+        // SAFETY: The parts come from `into_raw_parts` in `new` and are released only here.
+        drop(unsafe { KVec::from_raw_parts(self.ptr.as_ptr(), self.len, self.cap) });
+    }
+}
+
+/// A DMA mapping of a whole [`ContigBuf`] on one device (`ib_dma_map_single`).
+///
+/// # Invariants
+///
+/// `addr` maps all of `buf` on `dev` for `dir`; unmapped only in `drop`, before `buf`'s
+/// reference goes.
+pub(crate) struct DmaMapping {
+    addr: u64,
+    dir: DmaDir,
+    dev: DeviceRef,
+    buf: kernel::sync::Arc<ContigBuf>,
+}
+
+impl DmaMapping {
+    /// Maps `buf` on `dev` for `dir`.
+    pub(crate) fn new(
+        dev: &Device,
+        buf: kernel::sync::Arc<ContigBuf>,
+        dir: DmaDir,
+    ) -> Result<Self> {
+        let dev = dev.get()?;
+        // SAFETY: `buf` is `len` owned bytes kept alive by the `Arc` we hold; the device is
+        // valid.
+        let addr = unsafe {
+            bindings::ib_dma_map_single(
+                dev.as_raw(),
+                buf.ptr.as_ptr().cast(),
+                buf.len,
+                dir.as_raw(),
+            )
+        };
+        // SAFETY: The device is valid and `addr` came from it.
+        if unsafe { bindings::ib_dma_mapping_error(dev.as_raw(), addr) } != 0 {
+            return Err(ENOMEM);
+        }
+        // INVARIANT: Mapped just above.
+        Ok(Self {
+            addr,
+            dir,
+            dev,
+            buf,
+        })
+    }
+
+    /// The DMA address of the first byte.
+    pub(crate) fn dma_addr(&self) -> u64 {
+        self.addr
+    }
+
+    /// The mapped buffer.
+    pub(crate) fn buf(&self) -> &kernel::sync::Arc<ContigBuf> {
+        &self.buf
+    }
+
+    /// The device the mapping is for.
+    pub(crate) fn device(&self) -> &Device {
+        &self.dev
+    }
+
+    /// Makes what the device wrote visible to the CPU.
+    pub(crate) fn sync_for_cpu(&self) {
+        // SAFETY: The mapping is valid (type invariant).
+        unsafe {
+            bindings::ib_dma_sync_single_for_cpu(
+                self.dev.as_raw(),
+                self.addr,
+                self.buf.len,
+                self.dir.as_raw(),
+            )
+        };
+    }
+
+    /// Makes what the CPU wrote visible to the device.
+    pub(crate) fn sync_for_device(&self) {
+        // SAFETY: The mapping is valid (type invariant).
+        unsafe {
+            bindings::ib_dma_sync_single_for_device(
+                self.dev.as_raw(),
+                self.addr,
+                self.buf.len,
+                self.dir.as_raw(),
+            )
+        };
+    }
+}
+
+impl Drop for DmaMapping {
+    fn drop(&mut self) {
+        // SAFETY: The mapping is valid and unmapped only here (type invariant).
+        unsafe {
+            bindings::ib_dma_unmap_single(
+                self.dev.as_raw(),
+                self.addr,
+                self.buf.len,
+                self.dir.as_raw(),
+            )
+        };
+    }
+}

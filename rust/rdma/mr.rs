@@ -146,6 +146,50 @@ impl Mr {
         Ok(())
     }
 
+    /// Maps DMA mappings of equal, power-of-two size into the region, each one "page" of
+    /// `page_size` bytes (`ib_map_mr_sg` with that page size), so that they follow each other
+    /// in I/O virtual address space even though physically apart. The I/O virtual address
+    /// becomes the first mapping's DMA address. Every mapping must be on the region's device
+    /// and stay mapped as long as the peer may use the key (the driver's protocol).
+    pub(crate) fn map_dma(&mut self, maps: &[&super::dma::DmaMapping], page_size: u32) -> Result {
+        if maps.is_empty() || !page_size.is_power_of_two() {
+            return Err(EINVAL);
+        }
+        let dev = self.inner.pd.device().as_raw();
+        let mut sgl = KVec::from_elem(bindings::scatterlist::default(), maps.len(), GFP_KERNEL)?;
+        let nents = u32::try_from(maps.len()).map_err(|_| EINVAL)?;
+        // SAFETY: `sgl` has `nents` writable entries.
+        unsafe { bindings::sg_init_table(sgl.as_mut_ptr(), nents) };
+        for (i, m) in maps.iter().enumerate() {
+            if m.device().as_raw() != dev || m.buf().len() != page_size as usize {
+                return Err(EINVAL);
+            }
+            // SAFETY: Entry `i` exists; only its DMA address and length are set, which is
+            // all `ib_map_mr_sg` reads.
+            unsafe { bindings::sg_set_dma(sgl.as_mut_ptr().add(i), m.dma_addr(), page_size) };
+        }
+        let n_c = i32::try_from(nents).map_err(|_| EINVAL)?;
+        // SAFETY: The region is valid and mutated only here (`&mut self`); `sgl` is an
+        // initialised list of `nents` entries with DMA addresses of live mappings on the
+        // region's device.
+        let n = unsafe {
+            bindings::ib_map_mr_sg(
+                self.raw(),
+                sgl.as_mut_ptr(),
+                n_c,
+                core::ptr::null_mut(),
+                page_size,
+            )
+        };
+        if n < 0 {
+            return Err(Error::from_errno(n));
+        }
+        if n != n_c {
+            return Err(EINVAL);
+        }
+        Ok(())
+    }
+
     /// The key under which the peer accesses the registered pages.
     pub(crate) fn rkey(&self) -> u32 {
         // SAFETY: The region is valid; its key changes only through `&mut self`.

@@ -1,74 +1,93 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-//! A module-wide slot for one `Arc`, set at module load and emptied at unload.
+//! A module-global slot holding at most one `Arc<T>`.
 //!
-//! For what C keeps in a `static` (a module's class, its workqueue) and entry points that
-//! C callers reach without a context pointer need.
+//! Some C callbacks get no context pointer at all (the `add` of an `ib_client` gets only the
+//! device), so the object they need must be reachable from a `static`, as in C. The 6.12
+//! `kernel` crate has no statically initialised lock; the slot therefore uses one spinlock
+//! per module, defined in `rust/helpers/sync.c`, held (interrupts off) only while a reference
+//! count is taken: the slot may be read from any context.
 
-use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use crate::bindings;
+use core::sync::atomic::{AtomicPtr, Ordering};
+use kernel::error::code::*;
+use kernel::prelude::*;
 use kernel::sync::Arc;
 
-/// A slot holding an `Arc<T>` or nothing.
+/// A `static` slot for one `Arc<T>`: [`GlobalArc::set`], [`GlobalArc::get`],
+/// [`GlobalArc::take`].
 ///
 /// # Invariants
 ///
-/// `ptr` is NULL or comes from `Arc::into_raw` and owns that reference. `readers` counts
-/// the [`Global::get`] calls between their increment and decrement; [`Global::take`] takes
-/// the reference back only once no reader may still be turning the pointer into an `Arc`.
-pub(crate) struct Global<T> {
+/// `ptr` is NULL or comes from `Arc::into_raw` and owns that reference. It is changed and
+/// turned into a new reference only under the module's global slot lock.
+pub(crate) struct GlobalArc<T: Send + Sync + 'static> {
     ptr: AtomicPtr<T>,
-    readers: AtomicUsize,
 }
 
-impl<T: Send + Sync> Global<T> {
-    /// An empty slot.
+// SAFETY: The slot hands out `Arc<T>` clones across threads; `T: Send + Sync`.
+unsafe impl<T: Send + Sync + 'static> Sync for GlobalArc<T> {}
+// SAFETY: As above.
+unsafe impl<T: Send + Sync + 'static> Send for GlobalArc<T> {}
+
+/// Runs `f` under the module's global slot lock.
+fn locked<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: Plain spinlock of this module (interrupts off while held); `f` below does not
+    // sleep nor take it again (it only moves or clones references; dropping an `Arc` is
+    // done outside).
+    let flags = unsafe { bindings::global_slot_lock() };
+    let r = f();
+    // SAFETY: Taken just above by this task, with these saved flags.
+    unsafe { bindings::global_slot_unlock(flags) };
+    r
+}
+
+impl<T: Send + Sync + 'static> GlobalArc<T> {
+    /// An empty slot, for a `static`.
     pub(crate) const fn new() -> Self {
         Self {
             ptr: AtomicPtr::new(core::ptr::null_mut()),
-            readers: AtomicUsize::new(0),
         }
     }
 
-    /// Puts `value` into the slot; returns it back if the slot is full.
-    pub(crate) fn set(&self, value: Arc<T>) -> core::result::Result<(), Arc<T>> {
-        let raw = Arc::into_raw(value).cast_mut();
-        match self.ptr.compare_exchange(
-            core::ptr::null_mut(),
-            raw,
-            Ordering::SeqCst,
-            Ordering::SeqCst,
-        ) {
-            // INVARIANT: The slot owns the reference `into_raw` gave up.
-            Ok(_) => Ok(()),
-            // SAFETY: `raw` came from `into_raw` just above and was not stored.
-            Err(_) => Err(unsafe { Arc::from_raw(raw) }),
-        }
-    }
-
-    /// A new reference to the content, if any.
-    pub(crate) fn get(&self) -> Option<Arc<T>> {
-        self.readers.fetch_add(1, Ordering::SeqCst);
-        let raw = self.ptr.load(Ordering::SeqCst);
-        let out = (!raw.is_null()).then(|| {
-            // SAFETY: `raw` is the slot's reference, which `take` does not release while
-            // `readers` is non-zero (it cleared the slot before waiting for readers).
-            unsafe { kernel::sync::ArcBorrow::from_raw(raw) }.into()
+    /// Puts `value` into the slot; `EBUSY` (and `value` dropped) if it holds one already.
+    pub(crate) fn set(&self, value: Arc<T>) -> Result {
+        let raw = value.into_raw().cast_mut();
+        let ok = locked(|| {
+            if self.ptr.load(Ordering::Relaxed).is_null() {
+                // INVARIANT: `raw` owns the reference `into_raw` gave up.
+                self.ptr.store(raw, Ordering::Relaxed);
+                true
+            } else {
+                false
+            }
         });
-        self.readers.fetch_sub(1, Ordering::SeqCst);
-        out
+        if !ok {
+            // SAFETY: `raw` came from `into_raw` above and was not stored.
+            drop(unsafe { Arc::from_raw(raw) });
+            return Err(EBUSY);
+        }
+        Ok(())
     }
 
-    /// Empties the slot and returns its content. Spins while a `get` is in progress.
+    /// A new reference on the object in the slot, if any.
+    pub(crate) fn get(&self) -> Option<Arc<T>> {
+        locked(|| {
+            let raw = self.ptr.load(Ordering::Relaxed);
+            if raw.is_null() {
+                return None;
+            }
+            // SAFETY: Under the lock the slot's reference cannot go away; `raw` came from
+            // `into_raw` (type invariant).
+            let borrowed = unsafe { kernel::sync::ArcBorrow::from_raw(raw) };
+            Some(Arc::from(borrowed))
+        })
+    }
+
+    /// Empties the slot and returns what it held.
     pub(crate) fn take(&self) -> Option<Arc<T>> {
-        let raw = self.ptr.swap(core::ptr::null_mut(), Ordering::SeqCst);
-        if raw.is_null() {
-            return None;
-        }
-        while self.readers.load(Ordering::SeqCst) != 0 {
-            core::hint::spin_loop();
-        }
-        // SAFETY: `raw` came from `into_raw` (type invariant); the slot no longer has it
-        // and no reader uses it any more.
-        Some(unsafe { Arc::from_raw(raw) })
+        let raw = locked(|| self.ptr.swap(core::ptr::null_mut(), Ordering::Relaxed));
+        // SAFETY: `raw` owned the slot's reference (type invariant), now ours.
+        (!raw.is_null()).then(|| unsafe { Arc::from_raw(raw) })
     }
 }

@@ -16,7 +16,7 @@ mod workqueue;
 pub(crate) use completion::Completion;
 pub(crate) use delayed_work::{impl_has_delayed_work, new_delayed_work};
 pub(crate) use delayed_work::{DelayedWork, DelayedWorkItem, HasDelayedWork};
-pub(crate) use global::Global;
+pub(crate) use global::GlobalArc;
 pub(crate) use lock_class::static_lock_class;
 pub(crate) use lock_class::LockClassKey;
 pub(crate) use trylock::{TryLock, TryLockGuard};

@@ -8,6 +8,8 @@
 
 #[path = "../../../rtrs/common/addr.rs"]
 mod addr;
+#[path = "../../../rtrs/common/addr_fmt.rs"]
+mod addr_fmt;
 #[path = "../../../rtrs/common/hb.rs"]
 mod hb;
 #[path = "../../../rtrs/common/imm.rs"]
@@ -20,7 +22,5 @@ mod mp_policy;
 mod msg;
 #[path = "../../../rtrs/client/permit.rs"]
 mod permit;
-#[path = "../../../rtrs/common/sockaddr_fmt.rs"]
-mod sockaddr_fmt;
 #[path = "../../../rtrs/client/state.rs"]
 mod state;
