@@ -141,8 +141,10 @@ ko_path() {
 
 load_modules() {
 	modprobe -a ib_core rdma_cm || fail "modprobe ib_core rdma_cm"
+	# rtrs_core: under a C RTRS module, and under the C rnbd_client, which takes
+	# rtrs_addr_to_sockaddr from it (the Rust RTRS modules do not export rtrs_core's symbols).
 	local m need_core=0
-	for m in rtrs_client rtrs_server; do [ "$(impl_of $m)" = c ] && need_core=1; done
+	for m in rtrs_client rtrs_server rnbd_client; do [ "$(impl_of $m)" = c ] && need_core=1; done
 	if [ $need_core = 1 ] && [ ! -d /sys/module/rtrs_core ]; then
 		insmod "$(modinfo -n rtrs_core)" || fail "insmod rtrs_core"
 	fi
