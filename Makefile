@@ -6,6 +6,7 @@
 #   make                      the four modules against KDIR (default: cached debug kernel)
 #   make vmtest               the VM suite for one configuration (IMPL=, RTRS_CLIENT=, ...)
 #   make unsafe-report        unsafe per directory; fails on unsafe outside rust/
+#   make bench                fio through RNBD/RTRS in the perf kernel (BENCH_CONFIGS=...)
 #   make check                everything: host tests, lint, VM suite for IMPL=c and IMPL=rust
 #   make demo                 map a remote ram disk over soft-RoCE and run fio on it
 
@@ -36,7 +37,7 @@ SOFT_RDMA ?= rxe
 CASES ?=
 export RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER SOFT_RDMA CASES FLAVOR
 
-.PHONY: all modules deps kernel clippy fmt fmt-check hosttest unsafe-report vmtest check demo clean
+.PHONY: all modules deps kernel clippy fmt fmt-check hosttest unsafe-report vmtest bench check demo clean
 
 all: modules
 
@@ -73,6 +74,9 @@ hosttest:
 
 vmtest: modules
 	@tools/testing/vm/run.sh
+
+bench:
+	@scripts/bench.sh
 
 check:
 	@scripts/check.sh

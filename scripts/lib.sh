@@ -15,9 +15,9 @@ step() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
 # boot_guest FLAVOR OUT TIMEOUT SCRIPT: writes OUT/config.sh from the environment (REPO,
-# RTRS_CLIENT, RTRS_SERVER, RNBD_CLIENT, RNBD_SERVER, SOFT_RDMA, CASES), then boots the
-# cached FLAVOR kernel under QEMU/TCG with virtme-ng (host root read-only, OUT writable, a
-# user-mode NIC) and runs "SCRIPT OUT" inside. The console goes to OUT/console.log.
+# RTRS_CLIENT, RTRS_SERVER, RNBD_CLIENT, RNBD_SERVER, SOFT_RDMA, CASES, SUITE,
+# BENCH_RUNTIME), then boots the under QEMU/TCG with virtme-ng (host root read-only, OUT writable, a user-mode
+# NIC) and runs "SCRIPT OUT" inside. The console goes to OUT/console.log.
 # Returns the exit status of the VM run (124 on time-out).
 boot_guest() {
 	local flavor=$1 out=$2 limit=$3 script=$4 kdir
@@ -36,10 +36,25 @@ boot_guest() {
 	SOFT_RDMA=$SOFT_RDMA
 	FLAVOR=$flavor
 	CASES='${CASES:-}'
+	SUITE=${SUITE:-cases}
+	BENCH_RUNTIME=${BENCH_RUNTIME:-30}
 	CFG
 	# vng runs virtme-run from its own bin directory.
 	PATH="${VNG%/*}:$PATH" timeout -k 30 "$limit" "$VNG" --run "$kdir" --disable-kvm \
 		--cpus 2 --memory 4G --network user --rwdir "$out" \
 		--append "kmemleak=on panic_on_warn=0 hung_task_panic=0" \
 		--exec "$script $out" </dev/null >"$out/console.log" 2>&1
+}
+
+# vm_config NAME: the module implementations of a named VM configuration, as
+# "RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER"; fails for an unknown name.
+vm_config() {
+	case "$1" in
+	c-reference) echo "c c c c" ;;
+	rtrs-server-rust) echo "c rust c c" ;;
+	rtrs-client-rust) echo "rust c c c" ;;
+	rtrs-rust) echo "rust rust c c" ;;
+	rust) echo "rust rust rust rust" ;;
+	*) return 1 ;;
+	esac
 }

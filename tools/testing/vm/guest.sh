@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Guest side of the VM suite: soft-RDMA on the guest NIC, the chosen module set, then each
-# case in its own shell with a time limit. After every case dmesg is checked and kept.
+# case of SUITE (tools/testing/cases, or tools/testing/bench for make bench) in its own
+# shell with a time limit. After every case dmesg is checked and kept.
 # Results go to RESULTS/cases/<case>/{result,seconds,log,dmesg,fio-*.log}.
 set -uo pipefail
 export RESULTS=$1
 . "$RESULTS/config.sh"
 . "$REPO/tools/testing/vm/lib.sh"
-for f in "$REPO"/tools/testing/cases/*.sh; do . "$f"; done
+for f in "$REPO"/tools/testing/$SUITE/*.sh; do . "$f"; done
 
 # Lines that fail a case when they appear in dmesg during it.
 BAD_DMESG='BUG:|WARNING:|kernel BUG at|Oops|general protection fault|KASAN|possible recursive locking|possible circular locking|suspicious RCU usage|inconsistent lock state|list_add corruption|list_del corruption|list corruption|blocked for more than|refcount_t:|Internal error|UBSAN'
@@ -59,7 +60,7 @@ for c in "${order[@]}"; do
 	start=$(date +%s)
 	( cd "$CASE_DIR" && export CASE_DIR && timeout -k 10 "${CASE_TIMEOUT[$c]}" bash -c \
 		'. "$RESULTS/config.sh"; . "$REPO/tools/testing/vm/lib.sh";
-		 for f in "$REPO"/tools/testing/cases/*.sh; do . "$f"; done
+		 for f in "$REPO"/tools/testing/$SUITE/*.sh; do . "$f"; done
 		 set -o pipefail -x; case_'"$c" ) > "$CASE_DIR/log" 2>&1
 	rc=$?
 	echo $(( $(date +%s) - start )) > "$CASE_DIR/seconds"

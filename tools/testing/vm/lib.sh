@@ -223,7 +223,8 @@ start_soft_rdma() {
 ## The abstraction self-test module (tools/testing/selftest), driven through its sysfs class.
 ## Its cases run only when the Rust modules are under test (the module is ours either way).
 SELFTEST_CTL=/sys/class/rnbd-rs-selftest/ctl
-selftest_wanted() { [ "$RTRS_CLIENT" = rust ] || [ "$RNBD_CLIENT" = rust ]; }
+# The self-test cases run in the all-Rust configuration only (once per make check).
+selftest_wanted() { [ "$RTRS_CLIENT$RTRS_SERVER$RNBD_CLIENT$RNBD_SERVER" = rustrustrustrust ]; }
 selftest_load() { insmod "$REPO/rnbd_rs_selftest.ko" || fail "insmod rnbd_rs_selftest failed"; }
 selftest_unload() { rmmod rnbd_rs_selftest || fail "rmmod rnbd_rs_selftest failed"; }
 # selftest_run TEST ARG: runs one test of the module; the write's errno is the verdict.
