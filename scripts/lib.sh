@@ -39,6 +39,9 @@ boot_guest() {
 	SUITE=${SUITE:-cases}
 	BENCH_RUNTIME=${BENCH_RUNTIME:-30}
 	CFG
+	# One VM at a time on this machine: TCG guests starve each other (heartbeats time out).
+	exec 9>"$CACHE/vm.lock"
+	flock -n 9 || { step "waiting for another VM run on this machine to end"; flock 9; }
 	# vng runs virtme-run from its own bin directory.
 	PATH="${VNG%/*}:$PATH" timeout -k 30 "$limit" "$VNG" --run "$kdir" --disable-kvm \
 		--cpus 2 --memory 4G --network user --rwdir "$out" \
