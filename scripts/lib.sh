@@ -15,8 +15,8 @@ step() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
 # boot_guest FLAVOR OUT TIMEOUT SCRIPT: writes OUT/config.sh from the environment (REPO,
-# RTRS_CLIENT, RTRS_SERVER, RNBD_CLIENT, RNBD_SERVER, SOFT_RDMA, CASES), then boots the
-# cached FLAVOR kernel under QEMU/TCG with virtme-ng (host root read-only, OUT writable, a
+# RTRS_CLIENT, RTRS_SERVER, RNBD_CLIENT, RNBD_SERVER, SOFT_RDMA, CASES, RTRS_SRV_PARAMS),
+# then boots the cached FLAVOR kernel under QEMU/TCG with virtme-ng (host root read-only, OUT writable, a
 # user-mode NIC) and runs "SCRIPT OUT" inside. The console goes to OUT/console.log.
 # Returns the exit status of the VM run (124 on time-out).
 boot_guest() {
@@ -36,6 +36,7 @@ boot_guest() {
 	SOFT_RDMA=$SOFT_RDMA
 	FLAVOR=$flavor
 	CASES='${CASES:-}'
+	RTRS_SRV_PARAMS='${RTRS_SRV_PARAMS:-}'
 	CFG
 	# vng runs virtme-run from its own bin directory.
 	PATH="${VNG%/*}:$PATH" timeout -k 30 "$limit" "$VNG" --run "$kdir" --disable-kvm \
