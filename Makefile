@@ -35,7 +35,9 @@ RNBD_CLIENT ?= rust
 RNBD_SERVER ?= rust
 SOFT_RDMA ?= rxe
 CASES ?=
-export RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER SOFT_RDMA CASES FLAVOR
+# Module parameters for rtrs_server in the VM (either implementation), e.g. always_invalidate=N.
+RTRS_SRV_PARAMS ?=
+export RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER SOFT_RDMA CASES FLAVOR RTRS_SRV_PARAMS
 
 .PHONY: all modules deps kernel clippy fmt fmt-check hosttest unsafe-report vmtest bench check demo clean
 

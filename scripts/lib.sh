@@ -15,9 +15,10 @@ step() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
 # boot_guest FLAVOR OUT TIMEOUT SCRIPT: writes OUT/config.sh from the environment (REPO,
-# RTRS_CLIENT, RTRS_SERVER, RNBD_CLIENT, RNBD_SERVER, SOFT_RDMA, CASES, SUITE,
-# BENCH_RUNTIME), then boots the cached FLAVOR kernel under QEMU/TCG with virtme-ng (host
-# root read-only, OUT writable, a user-mode NIC) and runs "SCRIPT OUT" inside. The console goes to OUT/console.log.
+# RTRS_CLIENT, RTRS_SERVER, RNBD_CLIENT, RNBD_SERVER, SOFT_RDMA, CASES, RTRS_SRV_PARAMS,
+# SUITE, BENCH_RUNTIME), then boots the cached FLAVOR kernel under QEMU/TCG with virtme-ng
+# (host root read-only, OUT writable, a user-mode NIC) and runs "SCRIPT OUT" inside. The
+# console goes to OUT/console.log.
 # Returns the exit status of the VM run (124 on time-out).
 boot_guest() {
 	local flavor=$1 out=$2 limit=$3 script=$4 kdir
@@ -36,6 +37,7 @@ boot_guest() {
 	SOFT_RDMA=$SOFT_RDMA
 	FLAVOR=$flavor
 	CASES='${CASES:-}'
+	RTRS_SRV_PARAMS='${RTRS_SRV_PARAMS:-}'
 	SUITE=${SUITE:-cases}
 	BENCH_RUNTIME=${BENCH_RUNTIME:-30}
 	CFG

@@ -8,7 +8,7 @@
 
 use crate::bindings;
 use crate::ctx::Server;
-use crate::io::Op;
+use crate::io::OpSlot;
 use crate::sess::Sess;
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
@@ -56,41 +56,44 @@ impl Ops {
 }
 
 impl Ops {
-    /// Calls the user's `rdma_ev` for request `op` of `sess`, with the data area and the
-    /// user message inside the request's chunk. On a non-zero return the user did not take
-    /// the request: `op` comes back with that status, for RTRS to answer.
+    /// Calls the user's `rdma_ev` for the request held in `slot` of `sess`, with the data
+    /// area and the user message inside the request's chunk. A non-zero return means the
+    /// user did not take the request: RTRS answers it with that status.
     pub(crate) fn rdma_ev(
         &self,
         sess: &Sess,
-        op: Arc<Op>,
+        slot: &OpSlot,
         data: *mut u8,
         data_len: usize,
         usr: *mut u8,
         usr_len: usize,
-    ) -> core::result::Result<(), (Arc<Op>, i32)> {
+    ) -> core::result::Result<(), i32> {
         let Some(f) = self.0.rdma_ev else {
-            return Err((op, -(bindings::EINVAL as i32)));
+            return Err(-(bindings::EINVAL as i32));
         };
         // CAST: The user's private pointer, stored as an address.
         let priv_ = sess.user_priv.load(Ordering::Acquire) as *mut kernel::ffi::c_void;
-        // CAST: `rtrs_srv_op` is opaque to C; the handle owns one `Arc<Op>` reference, given
-        // back by `rtrs_srv_resp_rdma` (or below).
-        let handle = Arc::into_raw(op).cast_mut().cast::<bindings::rtrs_srv_op>();
+        // CAST: `rtrs_srv_op` is opaque to C; the handle is the address of the chunk's slot,
+        // which holds the request (and its pass, keeping the path and the slot) until
+        // `rtrs_srv_resp_rdma`.
+        let handle = core::ptr::from_ref(slot)
+            .cast_mut()
+            .cast::<bindings::rtrs_srv_op>();
         // SAFETY: `f` is the user's callback (type invariant). `data` and `usr` point into the
         // request's chunk, which lives as long as the session and is not reused before the
         // response; `handle` is valid until `rtrs_srv_resp_rdma`.
         let ret = unsafe { f(priv_, handle, data.cast(), data_len, usr.cast(), usr_len) };
         if ret == 0 {
-            return Ok(());
+            Ok(())
+        } else {
+            Err(ret)
         }
-        // CAST: Back to the `Arc<Op>` of `into_raw` above.
-        // SAFETY: A non-zero return means the user did not keep the handle.
-        let op = unsafe { Arc::from_raw(handle.cast::<Op>()) };
-        Err((op, ret))
     }
 }
 
-/// Answers request `id` with `errno` (0 or negative): the chain of wire protocol §9.5.
+/// Answers request `id` with `errno` (0 or negative): the chain of wire protocol §9.5,
+/// posted at once, in any context. False if it was parked for send-queue space (it goes out
+/// with a later send completion).
 ///
 /// # Safety
 ///
@@ -103,10 +106,14 @@ unsafe extern "C" fn rtrs_srv_resp_rdma(
     if id.is_null() {
         return false;
     }
-    // CAST: The handle is an `Arc<Op>` from `Ops::rdma_ev`.
-    // SAFETY: Its reference comes back exactly once (caller).
-    let op = unsafe { Arc::from_raw(id.cast::<Op>()) };
-    crate::io::respond(op, errno)
+    let reply = {
+        // CAST: The handle is the address of an `OpSlot` (see `Ops::rdma_ev`).
+        // SAFETY: The slot holds the unanswered request (caller), whose pass keeps the path
+        // that owns the slot alive until `finish` below; the borrow ends before.
+        let slot = unsafe { &*id.cast::<OpSlot>() };
+        crate::io::respond(slot, errno)
+    };
+    reply.finish()
 }
 
 /// The session behind a handle given to the user by `link_ev`.

@@ -16,6 +16,9 @@ use kernel::sync::Arc;
 #[allow(dead_code)]
 #[path = "../../rust/bindings/mod.rs"]
 mod bindings;
+#[allow(dead_code)]
+#[path = "../../rust/cpu.rs"]
+mod cpu;
 #[allow(unused_imports, unused_macros)]
 #[path = "../../rust/error.rs"]
 mod error;

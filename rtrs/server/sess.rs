@@ -8,12 +8,18 @@
 //! rdma_cm id with QP and pooled CQ per `cid`. Closing a path runs on the module's
 //! workqueue (it destroys ids, which an rdma_cm handler must not do for its siblings).
 //!
+//! While connecting, the ids sit in [`Path::cons`] (a lock, process context only). Once the
+//! INFO exchange starts they move into the path's [`Gate`] ([`ConTable`]), where the IO
+//! path reaches them in any context without a lock; closing shuts the gate, waits for the
+//! requests the user still holds and takes the ids back.
+//!
 //! C version: `rtrs_rdma_connect`, `__alloc_srv`, `__alloc_path`, `create_con`,
 //! `map_cont_bufs`, `rtrs_srv_close_work` in `drivers/infiniband/ulp/rtrs/rtrs-srv.c`.
 
 use crate::ctx::{CmHandler, Ctx};
 use crate::error::errno;
 use crate::hb::Heartbeat;
+use crate::io::{ConTable, InvFifo, OpSlot, Quiet, SqBudget};
 use crate::msg::{ConnReq, ConnRsp, MsgError, NEW_RKEY_F};
 use crate::msg::{INFO_REQ_LEN, RKEY_RSP_LEN};
 use crate::rdma::cm::{CmId, ConnParam, ConnRequest, SockAddr};
@@ -23,10 +29,11 @@ use crate::rdma::dma::{ContigBuf, DmaBuf, DmaDir, DmaMapping};
 use crate::rdma::mr::Mr;
 use crate::rdma::pd::Pd;
 use crate::rdma::qp::QpCaps;
-use crate::sync::{impl_has_delayed_work, new_delayed_work, Completion, DelayedWork};
+use crate::sync::{impl_has_delayed_work, new_delayed_work, DelayedWork, DelayedWorkItem};
+use crate::sync::{Gate, TryLock};
 use crate::sysfs_tree::{PathSysfs, SessSysfs};
 use crate::{globals, Params, MAX_HDR_SIZE};
-use core::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex, SpinLock};
 
@@ -126,6 +133,7 @@ pub(crate) enum PathState {
 }
 
 impl_has_delayed_work! { impl HasDelayedWork<0> for Path { self.hb_work } }
+impl_has_delayed_work! { impl HasDelayedWork<1> for Path { self.close_work } }
 
 /// The request counters of a path (`stats/rdma`).
 #[derive(Default)]
@@ -172,9 +180,10 @@ pub(crate) struct Path {
     pub(crate) pd: Arc<Pd>,
     /// The chunks mapped on `dev`, index = `buf_id`.
     pub(crate) maps: KVec<DmaMapping>,
-    /// `always_invalidate`: one MR per chunk, else `chunks_per_mr` chunks per MR.
-    #[pin]
-    pub(crate) mrs: SpinLock<KVec<SrvMr>>,
+    /// `always_invalidate`: one MR per chunk, else `chunks_per_mr` chunks per MR. Read at
+    /// the INFO exchange; with `always_invalidate`, MR `i` is then used only by the request
+    /// holding chunk `i`, so its lock is never contended.
+    pub(crate) mrs: KVec<TryLock<SrvMr>>,
     /// How many MRs.
     pub(crate) nr_mrs: usize,
     /// The receive buffer of the INFO_REQ.
@@ -188,21 +197,33 @@ pub(crate) struct Path {
     state: AtomicU8,
     /// `stats/rdma`.
     pub(crate) stats: PathCounters,
-    /// Requests handed to the user and not answered yet ([`crate::io::Op`]s alive).
-    pub(crate) inflight: AtomicU32,
-    /// Completed whenever `inflight` drops to zero.
+    /// The state of each chunk's request, index = `buf_id` (C: `ops_ids`).
+    pub(crate) ops: KVec<OpSlot>,
+    /// The connections, from the INFO exchange until the path closes; every request the
+    /// user holds has a pass.
     #[pin]
-    pub(crate) ops_done: Completion,
-    /// Heartbeat misses (§10).
+    pub(crate) io: Gate<ConTable>,
+    /// Completion target of the work requests nobody waits for (INFO_RSP, heartbeats).
+    pub(crate) quiet: Arc<Cqe<Quiet>>,
+    /// Something was received since the last heartbeat tick (set on every receive, without
+    /// a lock; the tick folds it into `hb`).
+    pub(crate) heard: AtomicBool,
+    /// Heartbeat misses (§10); heartbeat work only.
     #[pin]
     pub(crate) hb: SpinLock<Heartbeat>,
     /// The heartbeat timer, running while the path is connected.
     #[pin]
-    pub(crate) hb_work: DelayedWork<Path>,
+    pub(crate) hb_work: DelayedWork<Path, 0>,
+    /// Runs [`Path::close`]; queued once, by [`Path::schedule_close`].
+    #[pin]
+    close_work: DelayedWork<Path, 1>,
+    /// Whether the path was connected when closing started.
+    was_connected: AtomicBool,
     /// The path's sysfs directory, once connected.
     #[pin]
     pub(crate) sysfs: Mutex<Option<PathSysfs>>,
-    /// The connections by `cid` (a spinlock: responses are posted from atomic context).
+    /// The connections by `cid` while the path connects; empty once they moved to `io`
+    /// or the path closes (process context only).
     #[pin]
     pub(crate) cons: SpinLock<KVec<Option<CmId<CmHandler>>>>,
 }
@@ -250,7 +271,7 @@ impl Path {
             mr.map_dma(&refs, sess.chunk_size)?;
             // The initial key is bumped once and registered by the chain before INFO_RSP.
             mr.inc_rkey();
-            mrs.push(SrvMr { mr, count }, GFP_KERNEL)?;
+            mrs.push(TryLock::new(SrvMr { mr, count }), GFP_KERNEL)?;
             first += count;
         }
         let nr_mrs = mrs.len();
@@ -268,6 +289,11 @@ impl Path {
         for _ in 0..req.cid_num {
             cons.push(None, GFP_KERNEL)?;
         }
+        let quiet = Cqe::new(Quiet)?;
+        let mut ops = KVec::with_capacity(usize::from(sess.queue_depth), GFP_KERNEL)?;
+        for buf_id in 0..sess.queue_depth {
+            ops.push(OpSlot::new(buf_id), GFP_KERNEL)?;
+        }
         Arc::pin_init(
             pin_init!(Self {
                 sess: sess.clone(),
@@ -280,17 +306,21 @@ impl Path {
                 port_num,
                 pd,
                 maps,
-                mrs <- kernel::new_spinlock!(mrs),
+                mrs,
                 nr_mrs,
                 info_req,
                 info_rsp <- kernel::new_mutex!(None),
                 rkey_bufs,
                 state: AtomicU8::new(PathState::Connecting as u8),
                 stats: PathCounters::default(),
-                inflight: AtomicU32::new(0),
-                ops_done <- Completion::new(),
+                ops,
+                io <- Gate::new(),
+                quiet,
+                heard: AtomicBool::new(false),
                 hb <- kernel::new_spinlock!(Heartbeat::default()),
                 hb_work <- new_delayed_work!("rtrs_srv_hb"),
+                close_work <- new_delayed_work!("rtrs_srv_close"),
+                was_connected: AtomicBool::new(false),
                 sysfs <- kernel::new_mutex!(None),
                 cons <- kernel::new_spinlock!(cons),
             }),
@@ -315,45 +345,57 @@ impl Path {
     }
 
     /// Starts closing the path, once: the work runs on the module's workqueue. May be called
-    /// from any context.
+    /// from any context; allocates nothing (the work item is part of the path).
     pub(crate) fn schedule_close(self: &Arc<Self>) {
         let prev = self.state.swap(PathState::Closing as u8, Ordering::AcqRel);
         if prev == PathState::Closing as u8 {
             return;
         }
-        let was_connected = prev == PathState::Connected as u8;
-        let path = self.clone();
-        let queued = globals().and_then(|g| {
-            g.wq.try_spawn(GFP_ATOMIC, move || path.close(was_connected))
-                .map_err(|_| ENOMEM)
-        });
-        if queued.is_err() {
-            pr_err!("failed to queue closing a path\n");
+        self.was_connected
+            .store(prev == PathState::Connected as u8, Ordering::Release);
+        match globals() {
+            Ok(g) => {
+                DelayedWork::<Path, 1>::queue(self, &g.wq, 0);
+            }
+            // Only while the module unloads, after every user closed its server.
+            Err(_) => pr_err!("no workqueue to close a path on\n"),
         }
     }
 
-    /// Closes the path (§11, server side): disconnect and drain every connection, destroy
-    /// them, leave the session (freeing it with its last path), tell the user when the
-    /// session's last connected path went.
-    fn close(self: Arc<Self>, was_connected: bool) {
-        DelayedWork::cancel_sync(&self);
-        // Taken out (leaving no slots, so late connections are dropped) and destroyed
-        // outside the lock.
-        let ids = core::mem::take(&mut *self.cons.lock());
-        // Dropped here, outside the lock (destroying an id sleeps).
-        for id in ids.iter().flatten() {
+    /// Closes the path (§11, server side): disconnect and drain every connection, wait for
+    /// the requests the user holds, destroy the connections, leave the session (freeing it
+    /// with its last path), tell the user when the session's last connected path went.
+    fn close(self: Arc<Self>) {
+        DelayedWork::<Path, 0>::cancel_sync(&self);
+        // Under the list lock, so that the INFO exchange either moved the ids into the gate
+        // before, or finds the list empty after (and gives up).
+        let own = self.io.enter();
+        let connecting = {
+            let mut cons = self.cons.lock();
+            self.io.shut();
+            core::mem::take(&mut *cons)
+        };
+        let connected = own.as_ref().map_or(&[][..], |t| &t.ids[..]);
+        let connected = connected.iter().flatten();
+        for id in Iterator::chain(connecting.iter().flatten(), connected.clone()) {
             let _ = id.disconnect();
         }
-        for id in ids.iter().flatten() {
+        for id in Iterator::chain(connecting.iter().flatten(), connected.clone()) {
             if let Some(qp) = id.qp() {
                 qp.drain();
             }
         }
-        drop(ids);
+        drop(own);
+        // Dropped here, outside the lock (destroying an id sleeps).
+        drop(connecting);
         // The user answers what it holds (nothing is sent any more); C waits the same way.
-        while self.inflight.load(Ordering::Acquire) != 0 {
-            let _ = self.ops_done.wait_timeout_ms(1000);
+        // Responses parked for send-queue space are dropped: no completion will retry them.
+        while self.io.wait_drained_ms(1000).is_err() {
+            crate::io::drop_parked(&self);
         }
+        // Destroys the connected ids (draining once more what was posted meanwhile) and
+        // drops the table's path reference; ours keeps the path until the end.
+        drop(self.io.take());
         drop(self.sysfs.lock().take());
         let sess = &self.sess;
         let last_connected = {
@@ -362,7 +404,7 @@ impl Path {
             if si.paths.is_empty() {
                 drop(si.sysfs.take());
             }
-            if was_connected {
+            if self.was_connected.load(Ordering::Acquire) {
                 si.connected = si.connected.saturating_sub(1);
                 si.connected == 0
             } else {
@@ -396,12 +438,24 @@ pub(crate) fn remove_arc<T>(v: &mut KVec<Arc<T>>, x: &Arc<T>) {
     *v = kept;
 }
 
+impl DelayedWorkItem<1> for Path {
+    /// The close work ([`Path::schedule_close`]).
+    fn run(this: Arc<Self>) {
+        this.close();
+    }
+}
+
 /// One connection of a path, and the completion target of its work requests.
 pub(crate) struct Con {
     /// The path.
     pub(crate) path: Arc<Path>,
     /// The connection index.
     pub(crate) cid: u16,
+    /// Send-queue space and signalling of the responses (§9.8).
+    pub(crate) sq: SqBudget,
+    /// `always_invalidate`: the chunks whose LOCAL_INV is posted on this connection, in
+    /// posting order (completion handler only).
+    pub(crate) inv: TryLock<InvFifo>,
 }
 
 /// The errno a malformed CONNECT private data gets (§4.4: all `-ECONNRESET`).
@@ -517,16 +571,19 @@ fn create_con(path: &Arc<Path>, req: ConnRequest<'_, CmHandler>, cid: u16) -> Re
     let sess = &path.sess;
     let attrs = path.dev.attrs();
     let qd = u32::from(sess.queue_depth);
-    let (send, recv) = if cid == 0 {
-        let n = attrs.max_qp_wr.min(2 * SERVICE_CON_QUEUE_DEPTH + 2);
-        (n, n)
+    // CAST: At most `queue_depth` MRs.
+    let nr_mrs = path.nr_mrs as u32;
+    let (send, sq) = SqBudget::plan(sess, cid, nr_mrs, attrs.max_qp_wr)?;
+    let recv = if cid == 0 {
+        attrs.max_qp_wr.min(2 * SERVICE_CON_QUEUE_DEPTH + 2)
     } else {
-        let k = if sess.always_invalidate { 5 } else { 3 };
-        (attrs.max_qp_wr.min(k * qd + 1), qd + 1)
+        qd + 1
     };
     let con = Cqe::new(Con {
         path: path.clone(),
         cid,
+        sq,
+        inv: TryLock::new(InvFifo::new(if sess.always_invalidate { qd } else { 0 })?),
     })?;
     let id = req.adopt(CmHandler::Con(con.clone()))?;
     let rsp = sess.conn_rsp().encode();

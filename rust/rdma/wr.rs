@@ -15,12 +15,17 @@
 //! completion hands to the handler (see [`super::cq`]). A work request that was not
 //! posted (the post failed at or before it) still owns its reference and releases it when
 //! dropped. Each work request can be posted once.
+//!
+//! An unsignalled send work request completes only if it fails; [`SendWr::errors_to`]
+//! names the static [`ErrorSink`] that then reports it (without, the failure is only seen
+//! through the flush of what follows it).
 
-use super::cq::{Cqe, CqeHandler, CqeRef};
+use super::cq::{Cqe, CqeHandler, CqeRef, Wc};
 use super::mr::Mr;
 use crate::bindings;
 use core::marker::PhantomData;
 use kernel::sync::Arc;
+use kernel::types::Opaque;
 
 /// A scatter/gather entry (`struct ib_sge`): a DMA address range and the key covering it.
 #[repr(transparent)]
@@ -79,7 +84,8 @@ enum SendRaw {
 ///
 /// * `raw.wr.sg_list` points at `num_sge` SGEs borrowed for `'a` (or is NULL with 0).
 /// * If `cqe` is `Some`, `raw.wr.wr_cqe` is its pointer and `IB_SEND_SIGNALED` is set;
-///   otherwise `wr_cqe` is NULL and the flag is clear.
+///   otherwise `wr_cqe` is NULL or the `ib_cqe` of a `'static` [`ErrorSink`], and the flag
+///   is clear.
 /// * A REG_MR work request always carries the region's own completion target, which keeps
 ///   the region (`raw.mr`) alive until the registration completed.
 pub(crate) struct SendWr<'a> {
@@ -215,10 +221,65 @@ impl<'a> SendWr<'a> {
         self
     }
 
+    /// Reports a failure of this work request to `sink` if it is not signalled (a signalled
+    /// one reports to its target; [`SendWr::signaled`] later overrides this).
+    pub(crate) fn errors_to(mut self, sink: &'static ErrorSink) -> Self {
+        if self.cqe.is_none() {
+            // INVARIANT: Unsignalled, with the `ib_cqe` of a static sink.
+            self.wr_mut().__bindgen_anon_1.wr_cqe = sink.cqe.get();
+        }
+        self
+    }
+
     /// Sets `IB_SEND_FENCE`: waits for earlier RDMA READs to complete first.
     pub(crate) fn fence(mut self) -> Self {
         self.wr_mut().send_flags |= bindings::ib_send_flags_IB_SEND_FENCE;
         self
+    }
+}
+
+/// Where the failures of unsignalled send work requests go (C: a static `ib_cqe` such as
+/// `io_comp_cqe`). A `static`: the failed completion owns no reference, and the object must
+/// outlive every QP it is used on.
+///
+/// # Invariants
+///
+/// `cqe.done` is [`ErrorSink::done_callback`], and `cqe` is the first field (`repr(C)`).
+#[repr(C)]
+pub(crate) struct ErrorSink {
+    cqe: Opaque<bindings::ib_cqe>,
+    report: fn(&Wc),
+}
+
+// SAFETY: The `ib_cqe` is only read (by the CQ code) and `report` is a plain function.
+unsafe impl Sync for ErrorSink {}
+
+impl ErrorSink {
+    /// A sink calling `report` for every failed unsignalled work request that names it.
+    pub(crate) const fn new(report: fn(&Wc)) -> Self {
+        // INVARIANT: `done` is the trampoline below.
+        Self {
+            cqe: Opaque::new(bindings::ib_cqe {
+                done: Some(Self::done_callback),
+            }),
+            report,
+        }
+    }
+
+    /// The C `done` callback: a failed unsignalled work request.
+    ///
+    /// # Safety
+    ///
+    /// Called by the CQ code with a valid completion whose `wr_cqe` is the `cqe` of an
+    /// `ErrorSink` (set only by [`SendWr::errors_to`], for a `'static` sink).
+    unsafe extern "C" fn done_callback(_cq: *mut bindings::ib_cq, wc: *mut bindings::ib_wc) {
+        // CAST: `Wc` is a `repr(transparent)` wrapper of `ib_wc`.
+        // SAFETY: The CQ code passes a valid `ib_wc` for the duration of the call.
+        let wc_ref = unsafe { &*wc.cast::<Wc>() };
+        // CAST: `cqe` is the first field of the `repr(C)` `ErrorSink`.
+        // SAFETY: `wr_cqe` is the `cqe` of a static sink (caller), valid forever.
+        let sink = unsafe { &*(*wc).__bindgen_anon_1.wr_cqe.cast::<Self>() };
+        (sink.report)(wc_ref);
     }
 }
 

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-//! Self-test of `rust/sync`: completions, timeouts, delayed work and an owned workqueue.
+//! Self-test of `rust/sync`: completions, timeouts, delayed work, an owned workqueue and
+//! gates.
 
 use crate::error::errno;
 use crate::sync::{
-    impl_has_delayed_work, new_delayed_work, Completion, DelayedWork, DelayedWorkItem, OwnedQueue,
-    WqFlags,
+    impl_has_delayed_work, new_delayed_work, Completion, DelayedWork, DelayedWorkItem, Gate,
+    OwnedQueue, WqFlags,
 };
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{c_str, prelude::*, sync::Arc, workqueue};
@@ -60,8 +61,67 @@ fn check(ok: bool, what: &str) -> Result {
     }
 }
 
+/// How many `Gated` values were dropped.
+static GATED_DROPPED: AtomicU32 = AtomicU32::new(0);
+
+/// A value behind a gate that counts its drops.
+struct Gated(u32);
+
+impl Drop for Gated {
+    fn drop(&mut self) {
+        GATED_DROPPED.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The gate: no pass before `open` or after `shut`, passes read the value, draining waits
+/// for them, `take` gives the value back once, and a gate dropped open drops its value.
+fn gate() -> Result {
+    let before = GATED_DROPPED.load(Ordering::Relaxed);
+    let g = KBox::pin_init(Gate::<Gated>::new(), GFP_KERNEL)?;
+    check(g.enter().is_none(), "gate: no pass before open")?;
+    check(g.open(Gated(7)).is_ok(), "gate: open")?;
+    check(
+        g.open(Gated(8)).map_err(|v| v.0) == Err(8),
+        "gate: second open refused",
+    )?;
+    let p1 = g.enter().ok_or(EINVAL)?;
+    let p2 = g.enter().ok_or(EINVAL)?;
+    check(p1.0 == 7 && p2.0 == 7, "gate: passes read the value")?;
+    check(
+        g.wait_drained_ms(1) == Err(EINVAL),
+        "gate: drain needs shut",
+    )?;
+    g.shut();
+    check(g.enter().is_none(), "gate: no pass after shut")?;
+    check(
+        g.wait_drained_ms(20) == Err(errno!(ETIMEDOUT)),
+        "gate: drain waits for passes",
+    )?;
+    check(g.take().is_none(), "gate: no take while passes are out")?;
+    drop(p1);
+    drop(p2);
+    g.wait_drained_ms(5000)?;
+    let v = g.take().ok_or(EINVAL)?;
+    check(v.0 == 7 && g.take().is_none(), "gate: take once")?;
+    drop(v);
+    drop(g);
+    check(
+        GATED_DROPPED.load(Ordering::Relaxed) == before + 2,
+        "gate: taken value dropped once, refused one dropped",
+    )?;
+    let g = KBox::pin_init(Gate::<Gated>::new(), GFP_KERNEL)?;
+    check(g.open(Gated(1)).is_ok(), "gate: open again")?;
+    drop(g.enter());
+    drop(g);
+    check(
+        GATED_DROPPED.load(Ordering::Relaxed) == before + 3,
+        "gate: dropped open gate drops its value",
+    )
+}
+
 /// Runs the test; `_arg` is unused.
 pub(crate) fn run(_arg: &str) -> Result {
+    gate()?;
     let dropped_before = DROPPED.load(Ordering::Relaxed);
 
     // A completion nobody signals times out; a signalled one does not.

@@ -129,7 +129,8 @@ read_attr() { [ -e "$1" ] || fail "missing $1"; cat "$1"; }
 
 ## Module sets. Each of the four modules is loaded from the Rust build (REPO/<name>.ko) or
 ## from the test kernel's C modules, always with insmod in dependency order: the Rust and C
-## modules share their names, so modprobe could pull in the wrong twin.
+## modules share their names, so modprobe could pull in the wrong twin. rtrs_server gets the
+## parameters of RTRS_SRV_PARAMS (e.g. "always_invalidate=N"), whichever implementation.
 
 MODULES=(rtrs_client rtrs_server rnbd_client rnbd_server)
 
@@ -150,7 +151,10 @@ load_modules() {
 	fi
 	for m in "${MODULES[@]}"; do
 		[ -d "/sys/module/$m" ] && continue
-		insmod "$(ko_path "$m")" || fail "insmod $m ($(impl_of "$m")) from $(ko_path "$m")"
+		local params=()
+		[ "$m" = rtrs_server ] && read -ra params <<< "${RTRS_SRV_PARAMS:-}"
+		insmod "$(ko_path "$m")" "${params[@]}" \
+			|| fail "insmod $m ($(impl_of "$m")) from $(ko_path "$m") ${params[*]}"
 	done
 }
 

@@ -5,7 +5,8 @@
 # tools/testing/vm/guest.sh inside. Prints the result matrix and 'N passed, N failed'.
 #
 # Environment: RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER (rust|c), SOFT_RDMA (rxe|siw),
-# FLAVOR (debug|perf), CASES (space-separated subset), VM_TIMEOUT (seconds), RESULTS.
+# FLAVOR (debug|perf), CASES (space-separated subset), VM_TIMEOUT (seconds), RESULTS,
+# RTRS_SRV_PARAMS (rtrs_server module parameters, e.g. "always_invalidate=N").
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../../.." && pwd)
 . "$repo/scripts/lib.sh"
@@ -18,8 +19,15 @@ done
 SOFT_RDMA=${SOFT_RDMA:-rxe}
 case "$SOFT_RDMA" in rxe|siw) ;; *) die "vmtest: SOFT_RDMA must be rxe or siw" ;; esac
 FLAVOR=${FLAVOR:-debug}
+RTRS_SRV_PARAMS=${RTRS_SRV_PARAMS:-}
+for p in $RTRS_SRV_PARAMS; do
+	[[ "$p" =~ ^[a-z_]+=[A-Za-z0-9]+$ ]] || die "vmtest: RTRS_SRV_PARAMS: '$p' is not name=value"
+done
+export RTRS_SRV_PARAMS
 
 tag="clt-${RTRS_CLIENT}${RNBD_CLIENT}_srv-${RTRS_SERVER}${RNBD_SERVER}_${SOFT_RDMA}_${FLAVOR}"
+# Server parameters get their own results folder: srv-params-always_invalidate-N, ...
+[ -z "$RTRS_SRV_PARAMS" ] || tag="${tag}_srv-params-$(echo $RTRS_SRV_PARAMS | tr ' =' '_-')"
 RESULTS=${RESULTS:-$repo/results/vmtest/$tag}
 if [ "$RTRS_CLIENT$RTRS_SERVER$RNBD_CLIENT$RNBD_SERVER" != cccc ]; then
 	for m in rtrs_client rtrs_server rnbd_client rnbd_server; do
