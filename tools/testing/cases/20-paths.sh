@@ -32,7 +32,13 @@ case_remove_path_add_path() {
 	p=$(path_dir s_rp "$ADDR2") || fail "no client path to $ADDR2"
 	name=${p##*/}
 	start_fio_verify 120
-	wait_until 60 eval '[ "$(rdma_col "$p" 3)" -gt 0 ]' || fail "fio wrote nothing over $name in 60 s"
+	# fio itself can take a minute to start under TCG; then round-robin uses both paths.
+	local p1
+	p1=$(path_dir s_rp "$ADDR1") || fail "no client path to $ADDR1"
+	wait_until 180 eval '[ "$(rdma_col "$p1" 3)" -gt 0 ] || [ "$(rdma_col "$p" 3)" -gt 0 ]' \
+		|| fail "fio wrote nothing in 180 s"
+	wait_until 30 eval '[ "$(rdma_col "$p1" 3)" -gt 0 ] && [ "$(rdma_col "$p" 3)" -gt 0 ]' \
+		|| fail "round-robin left a path without writes: $(cat $s/paths/*/stats/rdma | tr '\n' ' ')"
 	expect_write EINVAL "$p/remove_path" 0
 	expect_write OK "$p/remove_path" 1
 	[ ! -e "$p" ] || fail "$name stays after remove_path"
