@@ -2,11 +2,57 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # make check: every test of the project, from a fresh machine. Installs what is missing,
 # builds (or reuses) the debug kernel, then: host unit tests, rustfmt, the modules under
-# clippy, and the VM suite with IMPL=c (the reference) and IMPL=rust.
+# clippy, and the VM suite for each configuration of the matrix below.
+#
+# CHECK_CONFIGS="c-reference rtrs-server-rust" picks configurations by name (default:
+# DEFAULT_CONFIGS); CASES, SOFT_RDMA and FLAVOR are passed on to every VM run.
+# 'scripts/check.sh --list' prints the matrix and what would run.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 . scripts/lib.sh
+
+# The VM configurations: name, then the implementation of
+#                   RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER
+VM_CONFIGS=(
+	"c-reference      c    c    c    c"
+	"rtrs-server-rust c    rust c    c"
+	"rtrs-client-rust rust c    c    c"
+	"rtrs-rust        rust rust c    c"
+	"rust             rust rust rust rust"
+)
+# What make check runs unless CHECK_CONFIGS says otherwise. Add rtrs-client-rust and
+# rtrs-rust once the Rust RTRS client is ready (tools/testing/rust-status).
+DEFAULT_CONFIGS="c-reference rtrs-server-rust rust"
+
+# vm_config NAME: sets RC RS NC NS (rtrs client/server, rnbd client/server) and TAG, the
+# result folder name tools/testing/vm/run.sh gives that configuration; 1 if NAME is unknown.
+vm_config() {
+	local line name
+	for line in "${VM_CONFIGS[@]}"; do
+		read -r name RC RS NC NS <<<"$line"
+		[ "$name" = "$1" ] || continue
+		TAG="clt-${RC}${NC}_srv-${RS}${NS}_${SOFT_RDMA:-rxe}_${FLAVOR:-debug}"
+		return 0
+	done
+	return 1
+}
+configs=${CHECK_CONFIGS:-$DEFAULT_CONFIGS}
+for name in $configs; do
+	vm_config "$name" || die "check: unknown configuration '$name' in CHECK_CONFIGS (see scripts/check.sh --list)"
+done
+if [ "${1:-}" = --list ]; then
+	for line in "${VM_CONFIGS[@]}"; do
+		read -r name _ <<<"$line"
+		vm_config "$name"
+		on=" "; [[ " $configs " = *" $name "* ]] && on="*"
+		printf '%s %-17s RTRS_CLIENT=%-4s RTRS_SERVER=%-4s RNBD_CLIENT=%-4s RNBD_SERVER=%-4s results/vmtest/%s\n' \
+			"$on" "$name" "$RC" "$RS" "$NC" "$NS" "$TAG"
+	done
+	echo "(* = runs: ${CHECK_CONFIGS:+CHECK_CONFIGS=}$configs)"
+	exit 0
+fi
+[ $# -eq 0 ] || die "usage: scripts/check.sh [--list]"
 
 t0=$(date +%s)
 timed() { local s=$(date +%s); "$@"; local rc=$?; step "$*: $(( $(date +%s) - s )) s (exit $rc)"; return $rc; }
@@ -35,16 +81,19 @@ timed make -s clippy; count "modules build under CLIPPY=1" $?
 timed make -s modules; count "modules build" $?
 
 summaries=()
-for impl in c rust; do
-	timed make -s vmtest IMPL=$impl
+for name in $configs; do
+	vm_config "$name"
+	res=results/vmtest/$TAG
+	rm -f "$res/summary"
+	RESULTS=$repo/$res timed make -s vmtest IMPL= RTRS_CLIENT=$RC RTRS_SERVER=$RS RNBD_CLIENT=$NC RNBD_SERVER=$NS
 	rc=$?
-	sum=$(cat results/vmtest/*clt-${impl}${impl}_srv-${impl}${impl}_${SOFT_RDMA:-rxe}_debug/summary 2>/dev/null)
-	summaries+=("${sum:-IMPL=$impl: no summary (the run did not finish)}")
+	sum=$(cat "$res/summary" 2>/dev/null)
+	summaries+=("$name: ${sum:-no summary in $res (the run did not finish)}")
 	vp=$(sed -n 's/.*: \([0-9]*\) passed.*/\1/p' <<<"$sum")
 	vf=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$sum")
 	passed=$((passed + ${vp:-0})) failed=$((failed + ${vf:-0}))
 	if [ "$rc" != 0 ]; then
-		fails+=("vmtest IMPL=$impl")
+		fails+=("vmtest $name")
 		[ "${vf:-0}" -gt 0 ] || failed=$((failed + 1))
 	fi
 done

@@ -224,11 +224,14 @@ case_map_bad_input() {
 	expect_clean
 }
 
-# start_fio_verify SECONDS: time-based crc32c write+verify on DEV in the background.
+# start_fio_verify SECONDS: time-based crc32c write+verify on DEV in the background. When
+# the case ends early, fio is stopped with it: left running, it would reopen DEV after the
+# clean-up unmapped it and create a regular file there, which breaks every later case.
 start_fio_verify() {
 	fio --name=mpath --output="$CASE_DIR/fio-mpath.log" --filename="$DEV" "${FIO_VERIFY[@]}" \
 		--size=32M --time_based --runtime="$1" --verify_backlog=256 &
 	FIO_PID=$!
+	trap 'kill $FIO_PID 2>/dev/null && wait $FIO_PID' EXIT
 	sleep 2
 	kill -0 $FIO_PID 2>/dev/null || fail "fio did not start: $(cat "$CASE_DIR/fio-mpath.log")"
 }
