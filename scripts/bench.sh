@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # make bench: the benchmark cases (tools/testing/bench) in the perf kernel, one VM boot per
-# configuration of BENCH_CONFIGS (names of vm_config in scripts/lib.sh), then one table of
+# configuration of BENCH_CONFIGS (names of VM_CONFIGS in scripts/lib.sh), then one table of
 # IOPS and guest CPU per IO. The modules are built against the perf kernel in a copy of
 # the tree under the cache, so the debug build of the work tree stays as it is.
 #
@@ -28,9 +28,9 @@ out=$repo/results/bench
 rm -rf "$out"
 mkdir -p "$out"
 for c in $configs; do
-	read -r RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER < <(vm_config "$c")
-	export RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER BENCH_RUNTIME
-	FLAVOR=perf SUITE=bench RESULTS=$out/$c "$tree/tools/testing/vm/run.sh" \
+	vm_config "$c"
+	RTRS_CLIENT=$RC RTRS_SERVER=$RS RNBD_CLIENT=$NC RNBD_SERVER=$NS RTRS_SRV_PARAMS=$SP \
+		BENCH_RUNTIME=${BENCH_RUNTIME:-30} FLAVOR=perf SUITE=bench RESULTS=$out/$c "$tree/tools/testing/vm/run.sh" \
 		|| step "bench: $c: some cases failed (see $out/$c)"
 done
 

@@ -12,31 +12,9 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 . scripts/lib.sh
 
-# The VM configurations: name, then the implementation of
-#                   RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER
-VM_CONFIGS=(
-	"c-reference      c    c    c    c"
-	"rtrs-server-rust c    rust c    c"
-	"rtrs-client-rust rust c    c    c"
-	"rtrs-rust        rust rust c    c"
-	"rust             rust rust rust rust"
-)
-# What make check runs unless CHECK_CONFIGS says otherwise. Add rtrs-client-rust and
-# rtrs-rust once the Rust RTRS client is ready (tools/testing/rust-status).
+# What make check runs unless CHECK_CONFIGS says otherwise (VM_CONFIGS in scripts/lib.sh).
 DEFAULT_CONFIGS="c-reference rtrs-server-rust rust"
 
-# vm_config NAME: sets RC RS NC NS (rtrs client/server, rnbd client/server) and TAG, the
-# result folder name tools/testing/vm/run.sh gives that configuration; 1 if NAME is unknown.
-vm_config() {
-	local line name
-	for line in "${VM_CONFIGS[@]}"; do
-		read -r name RC RS NC NS <<<"$line"
-		[ "$name" = "$1" ] || continue
-		TAG="clt-${RC}${NC}_srv-${RS}${NS}_${SOFT_RDMA:-rxe}_${FLAVOR:-debug}"
-		return 0
-	done
-	return 1
-}
 configs=${CHECK_CONFIGS:-$DEFAULT_CONFIGS}
 for name in $configs; do
 	vm_config "$name" || die "check: unknown configuration '$name' in CHECK_CONFIGS (see scripts/check.sh --list)"
@@ -46,8 +24,8 @@ if [ "${1:-}" = --list ]; then
 		read -r name _ <<<"$line"
 		vm_config "$name"
 		on=" "; [[ " $configs " = *" $name "* ]] && on="*"
-		printf '%s %-17s RTRS_CLIENT=%-4s RTRS_SERVER=%-4s RNBD_CLIENT=%-4s RNBD_SERVER=%-4s results/vmtest/%s\n' \
-			"$on" "$name" "$RC" "$RS" "$NC" "$NS" "$TAG"
+		printf '%s %-18s RTRS_CLIENT=%-4s RTRS_SERVER=%-4s RNBD_CLIENT=%-4s RNBD_SERVER=%-4s %s results/vmtest/check-%s\n' \
+			"$on" "$name" "$RC" "$RS" "$NC" "$NS" "${SP:+RTRS_SRV_PARAMS=\"$SP\"}" "$name"
 	done
 	echo "(* = runs: ${CHECK_CONFIGS:+CHECK_CONFIGS=}$configs)"
 	exit 0
@@ -83,9 +61,10 @@ timed make -s modules; count "modules build" $?
 summaries=()
 for name in $configs; do
 	vm_config "$name"
-	res=results/vmtest/$TAG
+	res=results/vmtest/check-$name
 	rm -f "$res/summary"
-	RESULTS=$repo/$res timed make -s vmtest IMPL= RTRS_CLIENT=$RC RTRS_SERVER=$RS RNBD_CLIENT=$NC RNBD_SERVER=$NS
+	RESULTS=$repo/$res RTRS_SRV_PARAMS=$SP timed make -s vmtest IMPL= \
+		RTRS_CLIENT=$RC RTRS_SERVER=$RS RNBD_CLIENT=$NC RNBD_SERVER=$NS
 	rc=$?
 	sum=$(cat "$res/summary" 2>/dev/null)
 	summaries+=("$name: ${sum:-no summary in $res (the run did not finish)}")

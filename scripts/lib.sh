@@ -51,15 +51,28 @@ boot_guest() {
 		--exec "$script $out" </dev/null >"$out/console.log" 2>&1
 }
 
-# vm_config NAME: the module implementations of a named VM configuration, as
-# "RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER"; fails for an unknown name.
+# The named VM configurations: name; the implementation (rust|c) of RTRS_CLIENT,
+# RTRS_SERVER, RNBD_CLIENT, RNBD_SERVER; the rtrs_server parameters (RTRS_SRV_PARAMS, "-"
+# for none, "," between several).
+VM_CONFIGS=(
+	"c-reference        c    c    c    c    -"
+	"rtrs-server-rust   c    rust c    c    -"
+	"rtrs-client-rust   rust c    c    c    -"
+	"rtrs-rust          rust rust c    c    -"
+	"rtrs-rust-noinval  rust rust c    c    always_invalidate=N"
+	"rust               rust rust rust rust -"
+)
+
+# vm_config NAME: sets RC RS NC NS (rtrs client/server, rnbd client/server) and SP (server
+# parameters, space-separated) of a named configuration; 1 if NAME is unknown.
 vm_config() {
-	case "$1" in
-	c-reference) echo "c c c c" ;;
-	rtrs-server-rust) echo "c rust c c" ;;
-	rtrs-client-rust) echo "rust c c c" ;;
-	rtrs-rust) echo "rust rust c c" ;;
-	rust) echo "rust rust rust rust" ;;
-	*) return 1 ;;
-	esac
+	local line name sp
+	for line in "${VM_CONFIGS[@]}"; do
+		read -r name RC RS NC NS sp <<<"$line"
+		[ "$name" = "$1" ] || continue
+		SP=${sp//,/ }
+		[ "$SP" != - ] || SP=
+		return 0
+	done
+	return 1
 }
