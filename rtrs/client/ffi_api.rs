@@ -69,7 +69,7 @@ unsafe extern "C" fn rtrs_clt_open(
     pathname: *const c_char,
     paths: *const bindings::rtrs_addr,
     path_cnt: usize,
-    _port: u16,
+    port: u16,
     _pdu_sz: usize,
     reconnect_delay_sec: u8,
     max_reconnect_attempts: i16,
@@ -109,6 +109,7 @@ unsafe extern "C" fn rtrs_clt_open(
     let args = OpenArgs {
         sessname: name.as_bytes(),
         paths: &addrs,
+        port,
         reconnect_delay_sec,
         max_reconnect_attempts,
         nr_poll_queues,
@@ -288,7 +289,7 @@ unsafe extern "C" fn rtrs_clt_rdma_cq_direct(
 ) -> c_int {
     // SAFETY: An open session (caller).
     let h = unsafe { handle(clt) };
-    h.sess.poll(index)
+    h.sess.core.poll(index)
 }
 
 /// `rtrs_clt_query`: queue depth, IO size and segment limits of the session.
@@ -306,7 +307,7 @@ unsafe extern "C" fn rtrs_clt_query(
     if attr.is_null() {
         return EINVAL.to_errno();
     }
-    if !h.sess.paths().iter().any(|p| p.connected()) {
+    if !h.sess.core.any_connected() {
         return crate::errno!(ECOMM).to_errno();
     }
     let s = &h.sess;

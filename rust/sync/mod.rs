@@ -10,6 +10,8 @@ mod completion;
 mod delayed_work;
 mod global;
 mod lock_class;
+mod rcu;
+mod sleep;
 mod trylock;
 mod workqueue;
 
@@ -19,5 +21,7 @@ pub(crate) use delayed_work::{DelayedWork, DelayedWorkItem, HasDelayedWork};
 pub(crate) use global::GlobalArc;
 pub(crate) use lock_class::static_lock_class;
 pub(crate) use lock_class::LockClassKey;
+pub(crate) use rcu::RcuArc;
+pub(crate) use sleep::msleep;
 pub(crate) use trylock::{TryLock, TryLockGuard};
 pub(crate) use workqueue::{OwnedQueue, WqFlags};
