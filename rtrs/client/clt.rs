@@ -14,6 +14,7 @@
 
 use crate::cpu;
 use crate::errno;
+use crate::ffi_api::LinkEv;
 use crate::mp_policy::{PathIter, Policy, MAX_PATHS};
 use crate::path::Path;
 use crate::permit;
@@ -64,6 +65,8 @@ pub(crate) struct OpenArgs<'a> {
     pub(crate) nr_poll_queues: u32,
     /// The module's workqueue.
     pub(crate) wq: Arc<OwnedQueue>,
+    /// The user's session event callback.
+    pub(crate) link_ev: Option<LinkEv>,
 }
 
 /// The paths of a session, as one immutable list: adding or removing a path publishes a
@@ -107,6 +110,12 @@ pub(crate) struct Core {
     pub(crate) wq: Arc<OwnedQueue>,
     /// Queue depth of the session (0 until the first path connected).
     queue_depth: AtomicU32,
+    /// The user's session event callback.
+    link_ev: Option<LinkEv>,
+    /// Connected paths, and whether `rtrs_clt_open` finished (`paths_up`,
+    /// `paths_ev_mutex`): events are sent only after it did.
+    #[pin]
+    paths_up: Mutex<(usize, bool)>,
     /// The current path list.
     paths: RcuArc<PathList>,
     /// Serialises changes of `paths`.
@@ -301,6 +310,30 @@ impl Core {
         Ok(true)
     }
 
+    /// A path came up (`rtrs_clt_path_up`): the first one after all were down tells the
+    /// user the session is reconnected.
+    pub(crate) fn path_up(&self) {
+        let mut g = self.paths_up.lock();
+        g.0 += 1;
+        if g.0 == 1 && g.1 {
+            if let Some(ev) = &self.link_ev {
+                ev.notify(true);
+            }
+        }
+    }
+
+    /// A path that was up went down (`rtrs_clt_path_down`): the last one tells the user
+    /// the session is disconnected.
+    pub(crate) fn path_down(&self) {
+        let mut g = self.paths_up.lock();
+        g.0 = g.0.saturating_sub(1);
+        if g.0 == 0 && g.1 {
+            if let Some(ev) = &self.link_ev {
+                ev.notify(false);
+            }
+        }
+    }
+
     /// Closes every path (requests in flight complete with an error) and empties the list.
     pub(crate) fn close(&self) {
         let mut closed = self.paths_lock.lock();
@@ -341,11 +374,19 @@ pub(crate) struct Sess {
 
 impl Sess {
     /// Opens a session: connects every path in turn; fails if none connects (§4.2).
-    pub(crate) fn open(args: &OpenArgs<'_>) -> Result<Arc<Self>> {
+    pub(crate) fn open(args: &mut OpenArgs<'_>) -> Result<Arc<Self>> {
         if args.paths.is_empty() || args.sessname.is_empty() || args.sessname.len() >= 255 {
             return Err(EINVAL);
         }
         let nr_cpus = cpu::nr_cpu_ids();
+        let link_ev = args.link_ev.take();
+        let (port, delay, max_attempts, nr_poll_queues, wq) = (
+            args.port,
+            args.reconnect_delay_sec,
+            args.max_reconnect_attempts,
+            args.nr_poll_queues,
+            args.wq.clone(),
+        );
         let mut name = KVec::with_capacity(args.sessname.len(), GFP_KERNEL)?;
         name.extend_from_slice(args.sessname, GFP_KERNEL)?;
         let mut rr = KVec::with_capacity(nr_cpus as usize, GFP_KERNEL)?;
@@ -356,14 +397,16 @@ impl Sess {
             pin_init!(Core {
                 name,
                 uuid: cpu::uuid_gen(),
-                port: args.port,
-                reconnect_delay_sec: args.reconnect_delay_sec,
-                max_reconnect_attempts: AtomicI32::new(args.max_reconnect_attempts.into()),
+                port,
+                reconnect_delay_sec: delay,
+                max_reconnect_attempts: AtomicI32::new(max_attempts.into()),
                 mp_policy: AtomicU32::new(Policy::MinInflight as u32),
                 nr_cpus,
-                nr_poll_queues: args.nr_poll_queues,
-                wq: args.wq.clone(),
+                nr_poll_queues,
+                wq,
                 queue_depth: AtomicU32::new(0),
+                link_ev,
+                paths_up <- new_mutex!((0, false)),
                 paths: RcuArc::new(None),
                 paths_lock <- new_mutex!(false),
                 rr,
@@ -383,6 +426,7 @@ impl Sess {
             core.close();
             return Err(last_err);
         }
+        core.paths_up.lock().1 = true;
         let queue_depth = core.queue_depth.load(Ordering::Relaxed);
         let max_io_size = paths.iter().map(|p| p.max_io_size()).min().unwrap_or(0);
         let max_segments = paths

@@ -109,6 +109,8 @@ pub(crate) struct Path {
     recon_cnt: AtomicU16,
     /// The error of the current incident was logged.
     err_logged: AtomicBool,
+    /// Counted in the session's connected paths (`established`).
+    established: AtomicBool,
     /// The heartbeat miss counter: zeroed by every receive. A receive that finds it taken
     /// by the tick skips the reset, which only delays the next heartbeat.
     hb: TryLock<Heartbeat>,
@@ -477,8 +479,12 @@ impl Conns {
     /// Disconnects every connection and flushes its work requests: every completion target
     /// posted runs (with a flush error) and gives its reference back.
     fn stop(&self) {
+        // Our own disconnect of one connection makes the server close the others: none
+        // may report that as an error any more.
         for con in self.cons.iter() {
             con.detach();
+        }
+        for con in self.cons.iter() {
             con.stop();
         }
     }
@@ -748,6 +754,7 @@ impl Path {
                 no_auto_reconnect: AtomicBool::new(false),
                 recon_cnt: AtomicU16::new(1),
                 err_logged: AtomicBool::new(false),
+                established: AtomicBool::new(false),
                 hb: TryLock::new(Heartbeat::default()),
                 hb_last_sent: AtomicU64::new(0),
                 cur_latency: AtomicU64::new(0),
@@ -803,6 +810,8 @@ impl Path {
         }
         this.reconnect_attempts.store(0, Ordering::Relaxed);
         this.stats.path_up();
+        this.established.store(true, Ordering::Relaxed);
+        this.core.path_up();
         DelayedWork::<Path, { work::HB }>::queue(this, &this.core.wq, hb::INTERVAL_MS);
         Ok(())
     }
@@ -814,11 +823,12 @@ impl Path {
             .recon_cnt
             .fetch_add(1, Ordering::Relaxed)
             .wrapping_add(1);
+        let src = any_port(&this.src);
         let link = Link::connect(&PathSetup {
             sessname: &this.core.name,
             paths_uuid: this.core.uuid,
             uuid: this.uuid,
-            src: Some(&this.src),
+            src: src.as_ref(),
             dst: &this.dst,
             nr_cpus: this.core.nr_cpus,
             nr_poll_queues: this.core.nr_poll_queues,
@@ -875,6 +885,9 @@ impl Path {
         if let Some(conns) = this.live.replace(None) {
             conns.stop();
             conns.fail_all();
+        }
+        if this.established.swap(false, Ordering::Relaxed) {
+            this.core.path_down();
         }
     }
 
@@ -1000,6 +1013,17 @@ impl Path {
     /// Counts a request failed over to this path.
     pub(crate) fn failed_over(&self) {
         self.stats.failover();
+    }
+}
+
+/// The local address `a` with port 0, for binding every connection of a reconnect to the
+/// path's source address; `None` (let routing choose) for other families.
+fn any_port(a: &SockAddr) -> Option<SockAddr> {
+    let (bytes, len) = a.addr_bytes();
+    match len {
+        4 => Some(SockAddr::ipv4([bytes[0], bytes[1], bytes[2], bytes[3]], 0)),
+        16 if u32::from(a.family()) == crate::bindings::AF_INET6 => Some(SockAddr::ipv6(bytes, 0)),
+        _ => None,
     }
 }
 
