@@ -11,6 +11,14 @@
 //! depth, the number of chunks and permits.
 //!
 //! Locks: `permit_lock` is only taken by tasks waiting for a permit (process context).
+//!
+//! The IO path takes no lock and allocates nothing: a request reads the path list
+//! ([`PathList`], an immutable array published through an RCU slot) and the chosen path's
+//! connections inside one RCU read-side section, picks a path with the policy from live
+//! per-path counters ([`PathIter`]), and posts. Adding or removing a path (process
+//! context, under `paths_lock`) publishes a new list and waits for a grace period before
+//! the old one goes; tearing a path down waits likewise before its connections are
+//! flushed, so no request is ever posted on connections being destroyed.
 
 use crate::cpu;
 use crate::errno;
@@ -373,7 +381,7 @@ pub(crate) struct Sess {
 }
 
 impl Sess {
-    /// Opens a session: connects every path in turn; fails if none connects (§4.2).
+    /// Opens a session: connects every path in turn; fails if one does not (§4.2).
     pub(crate) fn open(args: &mut OpenArgs<'_>) -> Result<Arc<Self>> {
         if args.paths.is_empty() || args.sessname.is_empty() || args.sessname.len() >= 255 {
             return Err(EINVAL);
@@ -413,18 +421,19 @@ impl Sess {
             }),
             GFP_KERNEL,
         )?;
-        let mut last_err = errno!(ECONNRESET);
+        // As C: the session opens only if every path connects.
         for (src, dst) in args.paths.iter() {
             if let Err(e) = Core::add_path(&core, src.as_ref(), dst) {
                 pr_err!("connecting a path failed: {:?}\n", e);
-                last_err = e;
+                core.close();
+                return Err(e);
             }
         }
         let paths = core.path_list();
         let paths = paths.as_ref().map_or(&[][..], |l| l.paths());
         if paths.is_empty() {
             core.close();
-            return Err(last_err);
+            return Err(errno!(ECONNRESET));
         }
         core.paths_up.lock().1 = true;
         let queue_depth = core.queue_depth.load(Ordering::Relaxed);

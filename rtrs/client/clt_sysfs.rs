@@ -430,6 +430,10 @@ fn reset_request(input: &[u8]) -> Result {
     if input.strip_suffix(b"\n").unwrap_or(input) == b"1" {
         Ok(())
     } else {
+        pr_err!(
+            "stats: only 1 resets a statistic (got '{}')\n",
+            core::str::from_utf8(trim(input)).unwrap_or("?")
+        );
         Err(EINVAL)
     }
 }

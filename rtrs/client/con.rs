@@ -90,6 +90,12 @@ impl Handler for ConCm {
                     event.status
                 );
                 self.ev.lost.store(true, Ordering::Release);
+                pr_warn!(
+                    "cid {}: CM event: {:?}, status: {}\n",
+                    self.cid,
+                    event.kind,
+                    event.status
+                );
                 if let Some(path) = self.ev.path.get() {
                     Path::error(
                         &path,

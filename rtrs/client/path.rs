@@ -27,6 +27,7 @@
 //! is posted on connections being torn down. The completion targets posted on the
 //! connections hold an `Arc<Conns>`, which holds the path.
 
+use crate::addr_fmt::AddrText;
 use crate::clt::Core;
 use crate::con::{Accepted, Con, ConSetup, CONNECT_TIMEOUT_MS, SERVICE_CON_QUEUE_DEPTH};
 use crate::hb::{self, Heartbeat, Tick};
@@ -812,6 +813,11 @@ impl Path {
         this.stats.path_up();
         this.established.store(true, Ordering::Relaxed);
         this.core.path_up();
+        pr_info!(
+            "path {}@{}: connected\n",
+            AddrText::new(this.src.family(), this.src.addr_bytes()),
+            AddrText::new(this.dst.family(), this.dst.addr_bytes())
+        );
         DelayedWork::<Path, { work::HB }>::queue(this, &this.core.wq, hb::INTERVAL_MS);
         Ok(())
     }
@@ -866,7 +872,13 @@ impl Path {
     /// to RECONNECTING and its error recovery is queued; a connecting one fails.
     pub(crate) fn error(this: &Arc<Self>, why: &core::fmt::Arguments<'_>) {
         if !this.err_logged.swap(true, Ordering::AcqRel) {
-            pr_err!("path error: {}\n", why);
+            pr_err!(
+                "path {}@{}: error: {} (state {:?})\n",
+                AddrText::new(this.src.family(), this.src.addr_bytes()),
+                AddrText::new(this.dst.family(), this.dst.addr_bytes()),
+                why,
+                this.state()
+            );
         }
         if this.change_state_from(State::Connected, State::Reconnecting) {
             DelayedWork::<Path, { work::ERR }>::queue(this, &this.core.wq, 0);
@@ -883,6 +895,12 @@ impl Path {
         drop(this.init_lock.lock());
         DelayedWork::<Path, { work::HB }>::cancel_sync(this);
         if let Some(conns) = this.live.replace(None) {
+            pr_info!(
+                "path {}@{}: closing the connections ({:?})\n",
+                AddrText::new(this.src.family(), this.src.addr_bytes()),
+                AddrText::new(this.dst.family(), this.dst.addr_bytes()),
+                this.state()
+            );
             conns.stop();
             conns.fail_all();
         }
