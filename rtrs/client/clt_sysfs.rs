@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-//! The session directory `/sys/class/rtrs-client/<sessname>/` (sysfs-abi §2.1) and its
-//! path directories `paths/<src>@<dst>/` (§2.3, read-only files).
+//! The session directory `/sys/class/rtrs-client/<sessname>/` (sysfs-abi §2.1, with
+//! `add_path` §2.2) and its path directories `paths/<src>@<dst>/` (§2.3, with `reconnect`,
+//! `disconnect`, `remove_path`) and their `stats/` (§2.4).
+//!
+//! The path directories come and go with `add_path` and `remove_path`: their handles live
+//! in [`PathDirs`], shared by the session's and the paths' files. That makes a reference
+//! cycle (a directory's payload reaches its own handle), which [`SessDev`]'s `Drop` breaks
+//! by taking every handle out.
 //!
 //! C version: [drivers/infiniband/ulp/rtrs/rtrs-clt-sysfs.c](srctree/drivers/infiniband/ulp/rtrs/rtrs-clt-sysfs.c).
 
+use crate::addr::{parse_path, Addr};
 use crate::addr_fmt::AddrText;
-use crate::clt::Sess;
+use crate::clt::{Core, Sess};
 use crate::mp_policy::Policy;
 use crate::path::Path;
 use crate::rdma::cm::SockAddr;
@@ -19,7 +26,8 @@ use crate::sysfs::{
 use core::fmt::Write;
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
-use kernel::sync::Arc;
+use kernel::sync::{Arc, Mutex};
+use kernel::{new_mutex, pin_init};
 
 /// The class `rtrs-client`, set while the module is loaded.
 pub(crate) static CLASS: GlobalArc<Class> = GlobalArc::new();
@@ -30,6 +38,143 @@ pub(crate) static WQ: GlobalArc<OwnedQueue> = GlobalArc::new();
 /// The payload of a session directory.
 pub(crate) struct SessFiles {
     sess: Arc<Sess>,
+    dirs: Arc<PathDirs>,
+}
+
+/// The `paths/` directory of a session and the directories of its paths.
+///
+/// Locks: `inner` is held while a path directory is created or taken out, never while one
+/// is removed (the removal waits for the directory's callbacks, which may take it).
+#[pin_data]
+pub(crate) struct PathDirs {
+    #[pin]
+    inner: Mutex<DirsInner>,
+}
+
+/// What [`PathDirs`] guards; children before their parent (drop order).
+struct DirsInner {
+    dirs: KVec<PathDir>,
+    paths: Option<Kobject<()>>,
+}
+
+/// A path's directory and its `stats/`; children first (drop order).
+struct PathDir {
+    path: Arc<Path>,
+    _stats: Kobject<StatsFiles>,
+    _dir: Kobject<PathFiles>,
+}
+
+impl PathDirs {
+    /// Creates `paths/<src>@<dst>/` with its `stats/` for `path`.
+    fn add(this: &Arc<Self>, path: &Arc<Path>) -> Result {
+        let mut g = this.inner.lock();
+        let paths = g.paths.as_ref().ok_or(ENODEV)?;
+        let files = Arc::new(
+            PathFiles {
+                path: path.clone(),
+                dirs: this.clone(),
+            },
+            GFP_KERNEL,
+        )?;
+        let mut dir = Kobject::new(
+            paths.kobject(),
+            kernel::fmt!("{}@{}", addr_text(&path.src), addr_text(&path.dst)),
+            files,
+        )?;
+        let sfiles = Arc::new(
+            StatsFiles {
+                stats: path.stats.clone(),
+            },
+            GFP_KERNEL,
+        )?;
+        let mut stats = Kobject::new(dir.kobject(), kernel::fmt!("stats"), sfiles)?;
+        dir.announce()?;
+        stats.announce()?;
+        g.dirs.push(
+            PathDir {
+                path: path.clone(),
+                _stats: stats,
+                _dir: dir,
+            },
+            GFP_KERNEL,
+        )?;
+        Ok(())
+    }
+
+    /// Takes the directory of `path` out; the caller drops it without the lock.
+    fn take(&self, path: &Arc<Path>) -> Option<PathDir> {
+        let mut g = self.inner.lock();
+        g.dirs.iter().position(|d| Arc::ptr_eq(&d.path, path))?;
+        let mut keep = KVec::with_capacity(g.dirs.len(), GFP_KERNEL).ok()?;
+        let mut found = None;
+        for d in core::mem::take(&mut g.dirs) {
+            if found.is_none() && Arc::ptr_eq(&d.path, path) {
+                found = Some(d);
+            } else if let Err(e) = keep.push(d, GFP_KERNEL) {
+                // Within the capacity reserved above: cannot fail.
+                pr_err!("keeping a path directory failed: {:?}\n", e);
+            }
+        }
+        g.dirs = keep;
+        found
+    }
+}
+
+/// `add_path`.
+const ADD_PATH: u64 = 2;
+
+/// The socket address of a parsed `ip:` address; `EINVAL` for what this module does not
+/// connect to (`gid:`, IPv6 scopes).
+fn sock_addr(a: &Addr<'_>) -> Result<SockAddr> {
+    match a {
+        Addr::Ip4 { addr, port } => Ok(SockAddr::ipv4(addr.octets(), *port)),
+        Addr::Ip6 {
+            addr,
+            scope: None,
+            port,
+        } => Ok(SockAddr::ipv6(addr.octets(), *port)),
+        Addr::Ip6 { .. } => {
+            pr_err!("add_path: IPv6 scopes are not supported\n");
+            Err(EINVAL)
+        }
+        Addr::Gid { .. } => {
+            pr_err!("add_path: gid addresses are not supported\n");
+            Err(EINVAL)
+        }
+    }
+}
+
+#[vtable]
+impl AttributeOperations<ADD_PATH> for SessFiles {
+    fn show(&self, page: &mut Page<'_>) -> Result {
+        page.write_bytes(
+            b"Usage: echo [<source addr>@]<destination addr> > add_path\n\n*addr ::= [ ip:<ipv4|ipv6> | gid:<gid> ]\n",
+        )
+    }
+
+    /// Connects a new path and creates its directory (`add_path_store`).
+    fn store(&self, _obj: &KobjectRef, input: &[u8]) -> Result {
+        let core: &Arc<Core> = &self.sess.core;
+        let text = crate::recon::add_path_text(input);
+        let parsed = parse_path(text, core.port).map_err(|e| {
+            pr_err!(
+                "add_path: invalid address '{}': {:?}\n",
+                core::str::from_utf8(text).unwrap_or("?"),
+                e
+            );
+            EINVAL
+        })?;
+        let src = parsed.src.as_ref().map(sock_addr).transpose()?;
+        let dst = sock_addr(&parsed.dst)?;
+        let path = Core::add_path(core, src.as_ref(), &dst)?;
+        if let Err(e) = PathDirs::add(&self.dirs, &path) {
+            pr_err!("add_path: creating the path directory failed: {:?}\n", e);
+            drop(self.dirs.take(&path));
+            let _ = core.remove_path(&path);
+            return Err(e);
+        }
+        Ok(())
+    }
 }
 
 /// `max_reconnect_attempts`.
@@ -43,7 +188,10 @@ impl AttributeOperations<MAX_RECONNECT_ATTEMPTS> for SessFiles {
         writeln!(
             page,
             "{}",
-            self.sess.max_reconnect_attempts.load(Ordering::Relaxed)
+            self.sess
+                .core
+                .max_reconnect_attempts
+                .load(Ordering::Relaxed)
         )?;
         Ok(())
     }
@@ -64,7 +212,10 @@ impl AttributeOperations<MAX_RECONNECT_ATTEMPTS> for SessFiles {
             );
             return Err(EINVAL);
         }
-        self.sess.max_reconnect_attempts.store(v, Ordering::Relaxed);
+        self.sess
+            .core
+            .max_reconnect_attempts
+            .store(v, Ordering::Relaxed);
         Ok(())
     }
 }
@@ -72,7 +223,7 @@ impl AttributeOperations<MAX_RECONNECT_ATTEMPTS> for SessFiles {
 #[vtable]
 impl AttributeOperations<MPATH_POLICY> for SessFiles {
     fn show(&self, page: &mut Page<'_>) -> Result {
-        let v = self.sess.mp_policy.load(Ordering::Relaxed);
+        let v = self.sess.core.mp_policy.load(Ordering::Relaxed);
         let p = [Policy::RoundRobin, Policy::MinInflight, Policy::MinLatency]
             .into_iter()
             .find(|p| *p as u32 == v);
@@ -92,7 +243,7 @@ impl AttributeOperations<MPATH_POLICY> for SessFiles {
             );
             return Err(EINVAL);
         };
-        self.sess.mp_policy.store(p as u32, Ordering::Relaxed);
+        self.sess.core.mp_policy.store(p as u32, Ordering::Relaxed);
         Ok(())
     }
 }
@@ -101,6 +252,7 @@ impl Attributes for SessFiles {
     const ATTRIBUTES: &'static [Attribute<Self>] = &[
         Attribute::new::<MAX_RECONNECT_ATTEMPTS>(kernel::c_str!("max_reconnect_attempts"), 0o644),
         Attribute::new::<MPATH_POLICY>(kernel::c_str!("mpath_policy"), 0o644),
+        Attribute::new::<ADD_PATH>(kernel::c_str!("add_path"), 0o644),
     ];
 }
 
@@ -112,6 +264,7 @@ fn addr_text(a: &SockAddr) -> AddrText {
 /// The payload of a path directory.
 pub(crate) struct PathFiles {
     path: Arc<Path>,
+    dirs: Arc<PathDirs>,
 }
 
 /// `hca_name`.
@@ -128,6 +281,53 @@ const STATE: u64 = 4;
 const CUR_LATENCY: u64 = 5;
 /// `disconnect`.
 const DISCONNECT: u64 = 6;
+/// `reconnect`.
+const RECONNECT: u64 = 7;
+/// `remove_path`.
+const REMOVE_PATH: u64 = 8;
+
+/// Whether a write is `1` (`sysfs_streq(buf, "1")`); logs the C error otherwise.
+fn is_one(attr: &str, input: &[u8]) -> Result {
+    if input.strip_suffix(b"\n").unwrap_or(input) == b"1" {
+        return Ok(());
+    }
+    pr_err!(
+        "{}: unknown value: '{}'\n",
+        attr,
+        core::str::from_utf8(input).unwrap_or("?")
+    );
+    Err(EINVAL)
+}
+
+#[vtable]
+impl AttributeOperations<RECONNECT> for PathFiles {
+    fn show(&self, page: &mut Page<'_>) -> Result {
+        page.write_bytes(b"Usage: echo 1 > reconnect\n")
+    }
+
+    /// Reconnects at once and waits (`rtrs_clt_reconnect_from_sysfs`).
+    fn store(&self, _obj: &KobjectRef, input: &[u8]) -> Result {
+        is_one("reconnect", input)?;
+        Path::reconnect_now(&self.path)
+    }
+}
+
+#[vtable]
+impl AttributeOperations<REMOVE_PATH> for PathFiles {
+    fn show(&self, page: &mut Page<'_>) -> Result {
+        page.write_bytes(b"Usage: echo 1 > remove_path\n")
+    }
+
+    /// Closes the path, takes it out of the session and removes this directory
+    /// (`rtrs_clt_remove_path_from_sysfs`).
+    fn store(&self, _obj: &KobjectRef, input: &[u8]) -> Result {
+        is_one("remove_path", input)?;
+        if self.path.core.remove_path(&self.path)? {
+            drop(self.dirs.take(&self.path));
+        }
+        Ok(())
+    }
+}
 
 #[vtable]
 impl AttributeOperations<DISCONNECT> for PathFiles {
@@ -137,16 +337,8 @@ impl AttributeOperations<DISCONNECT> for PathFiles {
 
     /// Closes the path (CLOSED, no automatic reconnect) and waits until it is.
     fn store(&self, _obj: &KobjectRef, input: &[u8]) -> Result {
-        if input.strip_suffix(b"\n").unwrap_or(input) != b"1" {
-            pr_err!(
-                "{}: unknown value: '{}'\n",
-                "disconnect",
-                core::str::from_utf8(trim(input)).unwrap_or("?")
-            );
-            return Err(EINVAL);
-        }
-        Path::cancel_recovery(&self.path);
-        Path::stop(&self.path);
+        is_one("disconnect", input)?;
+        Path::close(&self.path, true);
         Ok(())
     }
 }
@@ -211,7 +403,9 @@ impl Attributes for PathFiles {
         Attribute::new::<DST_ADDR>(kernel::c_str!("dst_addr"), 0o444),
         Attribute::new::<STATE>(kernel::c_str!("state"), 0o444),
         Attribute::new::<CUR_LATENCY>(kernel::c_str!("cur_latency"), 0o444),
+        Attribute::new::<RECONNECT>(kernel::c_str!("reconnect"), 0o644),
         Attribute::new::<DISCONNECT>(kernel::c_str!("disconnect"), 0o644),
+        Attribute::new_self_removing::<REMOVE_PATH>(kernel::c_str!("remove_path"), 0o644),
     ];
 }
 
@@ -236,6 +430,10 @@ fn reset_request(input: &[u8]) -> Result {
     if input.strip_suffix(b"\n").unwrap_or(input) == b"1" {
         Ok(())
     } else {
+        pr_err!(
+            "stats: only 1 resets a statistic (got '{}')\n",
+            core::str::from_utf8(trim(input)).unwrap_or("?")
+        );
         Err(EINVAL)
     }
 }
@@ -336,18 +534,11 @@ impl Attributes for StatsFiles {
     ];
 }
 
-/// A path's directory and its `stats/`; children first (drop order).
-struct PathDir {
-    _stats: Kobject<StatsFiles>,
-    _dir: Kobject<PathFiles>,
-}
-
 /// A session's device in the class with its `paths/` directory; removed when dropped.
 ///
 /// Field order is drop order: children before their parents.
 pub(crate) struct SessDev {
-    _path_dirs: KVec<PathDir>,
-    _paths: Kobject<()>,
+    dirs: Arc<PathDirs>,
     _dev: Device<SessFiles>,
 }
 
@@ -355,39 +546,44 @@ impl SessDev {
     /// Creates `/sys/class/rtrs-client/<sessname>` with a directory per path.
     pub(crate) fn new(sess: &Arc<Sess>) -> Result<Self> {
         let class = CLASS.get().ok_or(ENODEV)?;
-        let name = core::str::from_utf8(&sess.name).map_err(|_| EINVAL)?;
-        let files = Arc::new(SessFiles { sess: sess.clone() }, GFP_KERNEL)?;
+        let name = core::str::from_utf8(&sess.core.name).map_err(|_| EINVAL)?;
+        let dirs = Arc::pin_init(
+            pin_init!(PathDirs {
+                inner <- new_mutex!(DirsInner {
+                    dirs: KVec::new(),
+                    paths: None,
+                }),
+            }),
+            GFP_KERNEL,
+        )?;
+        let files = Arc::new(
+            SessFiles {
+                sess: sess.clone(),
+                dirs: dirs.clone(),
+            },
+            GFP_KERNEL,
+        )?;
         let dev = Device::new(&class, kernel::fmt!("{}", name), files)?;
-        let paths = Kobject::new_dir(dev.kobject(), kernel::fmt!("paths"))?;
-        let mut path_dirs = KVec::new();
-        for p in sess.paths() {
-            let files = Arc::new(PathFiles { path: p.clone() }, GFP_KERNEL)?;
-            let mut dir = Kobject::new(
-                paths.kobject(),
-                kernel::fmt!("{}@{}", addr_text(&p.src), addr_text(&p.dst)),
-                files,
-            )?;
-            let sfiles = Arc::new(
-                StatsFiles {
-                    stats: p.stats.clone(),
-                },
-                GFP_KERNEL,
-            )?;
-            let mut stats = Kobject::new(dir.kobject(), kernel::fmt!("stats"), sfiles)?;
-            dir.announce()?;
-            stats.announce()?;
-            path_dirs.push(
-                PathDir {
-                    _stats: stats,
-                    _dir: dir,
-                },
-                GFP_KERNEL,
-            )?;
+        let this = Self { dirs, _dev: dev };
+        let paths = Kobject::new_dir(this._dev.kobject(), kernel::fmt!("paths"))?;
+        this.dirs.inner.lock().paths = Some(paths);
+        if let Some(list) = sess.core.path_list() {
+            for p in list.paths() {
+                PathDirs::add(&this.dirs, p)?;
+            }
         }
-        Ok(Self {
-            _path_dirs: path_dirs,
-            _paths: paths,
-            _dev: dev,
-        })
+        Ok(this)
+    }
+}
+
+impl Drop for SessDev {
+    fn drop(&mut self) {
+        // Take the handles out under the lock, remove the directories without it.
+        let (dirs, paths) = {
+            let mut g = self.dirs.inner.lock();
+            (core::mem::take(&mut g.dirs), g.paths.take())
+        };
+        drop(dirs);
+        drop(paths);
     }
 }

@@ -90,6 +90,15 @@ impl Handler for ConCm {
                     event.status
                 );
                 self.ev.lost.store(true, Ordering::Release);
+                // No message for disconnecting, as C.
+                if event.kind != EventKind::Disconnected {
+                    pr_warn!(
+                        "cid {}: CM error (CM event: {:?}, err: {})\n",
+                        self.cid,
+                        event.kind,
+                        event.status
+                    );
+                }
                 if let Some(path) = self.ev.path.get() {
                     Path::error(
                         &path,

@@ -47,6 +47,36 @@ impl Conf {
     }
 }
 
+/// The user's session event callback (`rtrs_clt_ops.link_ev`).
+///
+/// # Invariants
+///
+/// `link_ev(priv_, ev)` may be called from process context until `rtrs_clt_close` returns,
+/// as `rtrs.h` promises.
+pub(crate) struct LinkEv {
+    priv_: *mut c_void,
+    link_ev: unsafe extern "C" fn(*mut c_void, bindings::rtrs_clt_link_ev),
+}
+
+// SAFETY: The C API lets the callback run on any thread (process context).
+unsafe impl Send for LinkEv {}
+// SAFETY: As above; `&LinkEv` only allows calling the callback.
+unsafe impl Sync for LinkEv {}
+
+impl LinkEv {
+    /// Tells the user that the session lost its last connected path (`reconnected` false)
+    /// or got one again. Process context, before `rtrs_clt_close` returned.
+    pub(crate) fn notify(&self, reconnected: bool) {
+        let ev = if reconnected {
+            bindings::rtrs_clt_link_ev_RTRS_CLT_LINK_EV_RECONNECTED
+        } else {
+            bindings::rtrs_clt_link_ev_RTRS_CLT_LINK_EV_DISCONNECTED
+        };
+        // SAFETY: Allowed by the type invariant.
+        unsafe { (self.link_ev)(self.priv_, ev) }
+    }
+}
+
 /// The session behind a C session pointer.
 ///
 /// # Safety
@@ -69,7 +99,7 @@ unsafe extern "C" fn rtrs_clt_open(
     pathname: *const c_char,
     paths: *const bindings::rtrs_addr,
     path_cnt: usize,
-    _port: u16,
+    port: u16,
     _pdu_sz: usize,
     reconnect_delay_sec: u8,
     max_reconnect_attempts: i16,
@@ -78,6 +108,13 @@ unsafe extern "C" fn rtrs_clt_open(
     if ops.is_null() || pathname.is_null() || paths.is_null() || path_cnt == 0 {
         return EINVAL.to_ptr();
     }
+    // SAFETY: `ops` is valid (caller).
+    let ops = unsafe { &*ops };
+    // INVARIANT: `rtrs.h` lets RTRS call `link_ev` until `rtrs_clt_close` returns.
+    let link_ev = ops.link_ev.map(|f| LinkEv {
+        priv_: ops.priv_,
+        link_ev: f,
+    });
     // SAFETY: The caller passes a NUL-terminated string.
     let name = unsafe { CStr::from_char_ptr(pathname) };
     // SAFETY: The caller passes `path_cnt` entries.
@@ -106,15 +143,17 @@ unsafe extern "C" fn rtrs_clt_open(
     let Some(wq) = crate::clt_sysfs::WQ.get() else {
         return ENODEV.to_ptr();
     };
-    let args = OpenArgs {
+    let mut args = OpenArgs {
         sessname: name.as_bytes(),
         paths: &addrs,
+        port,
         reconnect_delay_sec,
         max_reconnect_attempts,
         nr_poll_queues,
         wq,
+        link_ev,
     };
-    let res = Sess::open(&args).and_then(|sess| {
+    let res = Sess::open(&mut args).and_then(|sess| {
         let dev = match SessDev::new(&sess) {
             Ok(d) => d,
             Err(e) => {
@@ -288,7 +327,7 @@ unsafe extern "C" fn rtrs_clt_rdma_cq_direct(
 ) -> c_int {
     // SAFETY: An open session (caller).
     let h = unsafe { handle(clt) };
-    h.sess.poll(index)
+    h.sess.core.poll(index)
 }
 
 /// `rtrs_clt_query`: queue depth, IO size and segment limits of the session.
@@ -306,7 +345,7 @@ unsafe extern "C" fn rtrs_clt_query(
     if attr.is_null() {
         return EINVAL.to_errno();
     }
-    if !h.sess.paths().iter().any(|p| p.connected()) {
+    if !h.sess.core.any_connected() {
         return crate::errno!(ECOMM).to_errno();
     }
     let s = &h.sess;

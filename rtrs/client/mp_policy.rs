@@ -104,42 +104,56 @@ impl PathIter {
     ///
     /// `rr_cursor` is the calling CPU's round-robin position (the index it used last), which
     /// round-robin advances even past paths that are not connected, as C does.
+    ///
+    /// The paths are `0..n`; `view(i)` describes path `i` as it is now (read on every call,
+    /// so no snapshot has to be allocated).
     pub(crate) fn next(
         &mut self,
         policy: Policy,
-        paths: &[PathView],
+        n: usize,
+        view: impl Fn(usize) -> PathView,
         rr_cursor: &mut Option<usize>,
     ) -> Option<usize> {
-        let paths = &paths[..paths.len().min(MAX_PATHS)];
-        let n = paths.len();
+        let n = n.min(MAX_PATHS);
         match policy {
             Policy::RoundRobin => {
                 while self.steps < n {
                     self.steps += 1;
                     let i = rr_cursor.map_or(0, |c| (c + 1) % n);
                     *rr_cursor = Some(i);
-                    if paths[i].connected && !self.was_tried(i) {
+                    if !self.was_tried(i) && view(i).connected {
                         self.mark(i);
                         return Some(i);
                     }
                 }
                 None
             }
-            Policy::MinInflight => self.min_by(paths, |p| u64::from(p.inflight)),
-            Policy::MinLatency => self.min_by(paths, |p| p.latency_ns),
+            Policy::MinInflight => self.min_by(n, view, |p| u64::from(p.inflight)),
+            Policy::MinLatency => self.min_by(n, view, |p| p.latency_ns),
         }
     }
 
-    fn min_by(&mut self, paths: &[PathView], key: impl Fn(&PathView) -> u64) -> Option<usize> {
-        let best = paths
-            .iter()
-            .enumerate()
-            .filter(|(i, p)| p.connected && !self.was_tried(*i))
+    fn min_by(
+        &mut self,
+        n: usize,
+        view: impl Fn(usize) -> PathView,
+        key: impl Fn(&PathView) -> u64,
+    ) -> Option<usize> {
+        let mut best: Option<(u64, usize)> = None;
+        for i in (0..n).filter(|i| !self.was_tried(*i)) {
+            let p = view(i);
+            if !p.connected {
+                continue;
+            }
+            let k = key(&p);
             // The first of equal paths wins, as in C's strict `<`.
-            .min_by_key(|(i, p)| (key(p), *i))
-            .map(|(i, _)| i)?;
-        self.mark(best);
-        Some(best)
+            if best.map_or(true, |(b, _)| k < b) {
+                best = Some((k, i));
+            }
+        }
+        let (_, i) = best?;
+        self.mark(i);
+        Some(i)
     }
 
     fn was_tried(&self, i: usize) -> bool {
@@ -215,16 +229,26 @@ mod tests {
     fn round_robin_rotates_and_skips_down_paths() {
         let paths = [up(0, 0), DOWN, up(0, 0)];
         let mut cursor = None;
-        let mut pick = || PathIter::default().next(Policy::RoundRobin, &paths, &mut cursor);
+        let mut pick =
+            || PathIter::default().next(Policy::RoundRobin, paths.len(), |i| paths[i], &mut cursor);
         assert_eq!(pick(), Some(0));
         assert_eq!(pick(), Some(2));
         assert_eq!(pick(), Some(0));
         // Retries of one request visit each connected path once, then give up.
         let mut cursor = Some(0);
         let mut it = PathIter::default();
-        assert_eq!(it.next(Policy::RoundRobin, &paths, &mut cursor), Some(2));
-        assert_eq!(it.next(Policy::RoundRobin, &paths, &mut cursor), Some(0));
-        assert_eq!(it.next(Policy::RoundRobin, &paths, &mut cursor), None);
+        assert_eq!(
+            it.next(Policy::RoundRobin, paths.len(), |i| paths[i], &mut cursor),
+            Some(2)
+        );
+        assert_eq!(
+            it.next(Policy::RoundRobin, paths.len(), |i| paths[i], &mut cursor),
+            Some(0)
+        );
+        assert_eq!(
+            it.next(Policy::RoundRobin, paths.len(), |i| paths[i], &mut cursor),
+            None
+        );
     }
 
     #[test]
@@ -232,15 +256,39 @@ mod tests {
         let paths = [up(5, 300), up(2, 900), DOWN, up(2, 100)];
         let mut c = None;
         let mut it = PathIter::default();
-        assert_eq!(it.next(Policy::MinInflight, &paths, &mut c), Some(1));
-        assert_eq!(it.next(Policy::MinInflight, &paths, &mut c), Some(3));
-        assert_eq!(it.next(Policy::MinInflight, &paths, &mut c), Some(0));
-        assert_eq!(it.next(Policy::MinInflight, &paths, &mut c), None);
+        assert_eq!(
+            it.next(Policy::MinInflight, paths.len(), |i| paths[i], &mut c),
+            Some(1)
+        );
+        assert_eq!(
+            it.next(Policy::MinInflight, paths.len(), |i| paths[i], &mut c),
+            Some(3)
+        );
+        assert_eq!(
+            it.next(Policy::MinInflight, paths.len(), |i| paths[i], &mut c),
+            Some(0)
+        );
+        assert_eq!(
+            it.next(Policy::MinInflight, paths.len(), |i| paths[i], &mut c),
+            None
+        );
         let mut it = PathIter::default();
-        assert_eq!(it.next(Policy::MinLatency, &paths, &mut c), Some(3));
-        assert_eq!(it.next(Policy::MinLatency, &paths, &mut c), Some(0));
-        assert_eq!(it.next(Policy::MinLatency, &paths, &mut c), Some(1));
-        assert_eq!(it.next(Policy::MinLatency, &paths, &mut c), None);
+        assert_eq!(
+            it.next(Policy::MinLatency, paths.len(), |i| paths[i], &mut c),
+            Some(3)
+        );
+        assert_eq!(
+            it.next(Policy::MinLatency, paths.len(), |i| paths[i], &mut c),
+            Some(0)
+        );
+        assert_eq!(
+            it.next(Policy::MinLatency, paths.len(), |i| paths[i], &mut c),
+            Some(1)
+        );
+        assert_eq!(
+            it.next(Policy::MinLatency, paths.len(), |i| paths[i], &mut c),
+            None
+        );
         assert_eq!(c, None, "only round-robin moves the cursor");
     }
 
@@ -248,8 +296,8 @@ mod tests {
     fn no_connected_path_means_none() {
         let mut c = None;
         for p in [Policy::RoundRobin, Policy::MinInflight, Policy::MinLatency] {
-            assert_eq!(PathIter::default().next(p, &[DOWN, DOWN], &mut c), None);
-            assert_eq!(PathIter::default().next(p, &[], &mut c), None);
+            assert_eq!(PathIter::default().next(p, 2, |_| DOWN, &mut c), None);
+            assert_eq!(PathIter::default().next(p, 0, |_| DOWN, &mut c), None);
         }
     }
 
@@ -259,11 +307,11 @@ mod tests {
         paths[127] = up(0, 0);
         let mut c = None;
         assert_eq!(
-            PathIter::default().next(Policy::RoundRobin, &paths, &mut c),
+            PathIter::default().next(Policy::RoundRobin, paths.len(), |i| paths[i], &mut c),
             Some(127)
         );
         assert_eq!(
-            PathIter::default().next(Policy::MinInflight, &paths, &mut c),
+            PathIter::default().next(Policy::MinInflight, paths.len(), |i| paths[i], &mut c),
             Some(127)
         );
     }

@@ -14,6 +14,7 @@ use crate::errno;
 use crate::ffi_api::Conf;
 use crate::imm::ImmLayout;
 use crate::msg::{self, IoHdr, SgDesc};
+use crate::path::Path;
 use crate::rdma::cq::{Cqe, CqeHandler, Wc, WcOpcode, WcStatus};
 use crate::rdma::device::Device;
 use crate::rdma::dma::{DmaBuf, DmaDir, ForeignSg, MappedSg};
@@ -21,7 +22,6 @@ use crate::rdma::mr::Mr;
 use crate::rdma::pd::Pd;
 use crate::rdma::qp::Qp;
 use crate::rdma::wr::{Access, SendWr, Sge};
-use crate::stats::Stats;
 use crate::sync::TryLock;
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
@@ -50,6 +50,65 @@ pub(crate) struct Req<'a> {
     pub(crate) sg: Option<ForeignSg>,
 }
 
+/// A request that was not sent: the error, and what the user gave, for another try or
+/// for the user's confirmation.
+pub(crate) struct Failed {
+    /// Why it was not sent.
+    pub(crate) err: Error,
+    /// The user's confirmation, not called.
+    pub(crate) conf: Conf,
+    /// The user's data, unmapped.
+    pub(crate) sg: Option<ForeignSg>,
+}
+
+impl Failed {
+    /// `io` was not sent because of `err`.
+    pub(crate) fn new(err: Error, io: Req<'_>) -> Self {
+        Self {
+            err,
+            conf: io.conf,
+            sg: io.sg,
+        }
+    }
+}
+
+impl From<Failed> for Error {
+    fn from(f: Failed) -> Error {
+        f.err
+    }
+}
+
+/// A request taken out of a torn-down path, to be sent again (`rtrs_clt_get_copy_req`).
+pub(crate) struct Taken {
+    conf: Conf,
+    sg: Option<ForeignSg>,
+    dir: Dir,
+    data_len: usize,
+    cid: u16,
+    usr: KVec<u8>,
+}
+
+impl Taken {
+    /// Sends the request again with `send(cid, request)`; returns the confirmation with
+    /// the error if that failed, so the caller confirms it.
+    pub(crate) fn resubmit(
+        self,
+        send: impl FnOnce(u16, Req<'_>) -> Result<(), Failed>,
+    ) -> (Option<Conf>, Result) {
+        let io = Req {
+            dir: self.dir,
+            conf: self.conf,
+            usr: &self.usr,
+            data_len: self.data_len,
+            sg: self.sg,
+        };
+        match send(self.cid, io) {
+            Ok(()) => (None, Ok(())),
+            Err(f) => (Some(f.conf), Err(f.err)),
+        }
+    }
+}
+
 /// Where a request goes: the chunk and the path's limits.
 pub(crate) struct Target {
     /// Chunk address on the server.
@@ -60,6 +119,8 @@ pub(crate) struct Target {
     pub(crate) layout: ImmLayout,
     /// Chunk index.
     pub(crate) buf_id: u32,
+    /// Connection the request goes on.
+    pub(crate) cid: u16,
     /// Server chunk size.
     pub(crate) chunk_size: u32,
     /// Server header limit.
@@ -79,6 +140,12 @@ struct InFlight {
     errno: i32,
     /// Counted in the path's in-flight requests (min-inflight policy).
     counted: bool,
+    /// For a resend on another path: direction, data length, user message length and
+    /// connection.
+    dir: Dir,
+    data_len: usize,
+    usr_len: usize,
+    cid: u16,
 }
 
 /// What a slot holds.
@@ -91,8 +158,8 @@ struct SlotInner {
 /// One request slot.
 pub(crate) struct ReqSlot {
     id: u32,
-    /// The path's statistics, for the in-flight count.
-    stats: Arc<Stats>,
+    /// The path: its statistics and its error recovery.
+    path: Arc<Path>,
     inner: TryLock<SlotInner>,
 }
 
@@ -104,11 +171,11 @@ impl ReqSlot {
         id: u32,
         max_hdr_size: u32,
         pages: u32,
-        stats: Arc<Stats>,
+        path: Arc<Path>,
     ) -> Result<Arc<Cqe<Self>>> {
         Cqe::new(Self {
             id,
-            stats,
+            path,
             inner: TryLock::new(SlotInner {
                 hdr: DmaBuf::new(dev, max_hdr_size as usize, DmaDir::ToDevice)?,
                 mr: Mr::new(pd, pages)?,
@@ -117,8 +184,14 @@ impl ReqSlot {
         })
     }
 
+    /// The slot's index (buf_id).
+    pub(crate) fn id(&self) -> u32 {
+        self.id
+    }
+
     /// Builds and posts a request (§9.2, §9.3): REG_MR of the data if any, then one
-    /// RDMA_WRITE_WITH_IMM into the chunk; signalled if `signal`.
+    /// RDMA_WRITE_WITH_IMM into the chunk; signalled if `signal`. A request not sent comes
+    /// back whole in the error.
     pub(crate) fn submit(
         this: &Arc<Cqe<Self>>,
         qp: &Qp,
@@ -126,44 +199,73 @@ impl ReqSlot {
         t: Target,
         signal: bool,
         mi: bool,
-    ) -> Result {
-        let mut g = this.inner.try_lock().ok_or(EBUSY)?;
-        if g.busy.is_some() {
-            return Err(EBUSY);
+    ) -> Result<(), Failed> {
+        let Req {
+            dir,
+            conf,
+            usr,
+            data_len,
+            sg: mut fsg,
+        } = io;
+        let mut mapped: Option<MappedSg> = None;
+        // Gives the request back with `$e`, its data unmapped.
+        macro_rules! bail {
+            ($e:expr) => {
+                return Err(Failed {
+                    err: $e,
+                    conf,
+                    sg: match mapped {
+                        Some(m) => Some(m.unmap()),
+                        None => fsg,
+                    },
+                })
+            };
         }
-        let usr_len = io.usr.len();
-        let has_data = io.sg.is_some();
+        let mut g = match this.inner.try_lock() {
+            Some(g) if g.busy.is_none() => g,
+            _ => bail!(EBUSY),
+        };
+        let usr_len = usr.len();
+        let has_data = fsg.is_some();
         // C checks the header limit with a descriptor per scatterlist entry, and the chunk
         // limit with the message header alone.
-        let sg_cnt = io.sg.as_ref().map_or(0, |sg| sg.nents() as usize);
-        let hdr_len = match io.dir {
+        let sg_cnt = fsg.as_ref().map_or(0, |sg| sg.nents() as usize);
+        let hdr_len = match dir {
             Dir::Write => msg::WRITE_HDR_LEN,
             Dir::Read => msg::READ_HDR_LEN + sg_cnt * msg::SG_DESC_LEN,
         };
-        let msg_len = match io.dir {
+        let msg_len = match dir {
             Dir::Write => msg::WRITE_HDR_LEN,
             Dir::Read => msg::READ_HDR_LEN,
         };
         if usr_len + hdr_len > t.max_hdr_size as usize
-            || msg_len + io.data_len + usr_len > t.chunk_size as usize
+            || msg_len + data_len + usr_len > t.chunk_size as usize
         {
-            return Err(errno!(EMSGSIZE));
+            bail!(errno!(EMSGSIZE));
         }
-        let usr_len16 = u16::try_from(usr_len).map_err(|_| errno!(EMSGSIZE))?;
-        let mut sg = None;
-        if has_data {
-            if let Some(fsg) = io.sg {
-                let dir = match io.dir {
-                    Dir::Write => DmaDir::ToDevice,
-                    Dir::Read => DmaDir::FromDevice,
-                };
-                let mapped = MappedSg::new(fsg, qp.pd().device(), dir).map_err(|(e, _)| e)?;
-                g.mr.map_foreign(&mapped)?;
-                g.mr.inc_rkey();
-                sg = Some(mapped);
+        let Ok(usr_len16) = u16::try_from(usr_len) else {
+            bail!(errno!(EMSGSIZE));
+        };
+        if let Some(f) = fsg.take() {
+            let ddir = match dir {
+                Dir::Write => DmaDir::ToDevice,
+                Dir::Read => DmaDir::FromDevice,
+            };
+            match MappedSg::new(f, qp.pd().device(), ddir) {
+                Ok(m) => mapped = Some(m),
+                Err((e, f)) => {
+                    fsg = Some(f);
+                    bail!(e);
+                }
             }
         }
-        let hdr = match io.dir {
+        if let Some(m) = &mapped {
+            if let Err(e) = g.mr.map_foreign(m) {
+                bail!(e);
+            }
+            g.mr.inc_rkey();
+        }
+        let hdr = match dir {
             Dir::Write => IoHdr::Write { usr_len: usr_len16 },
             Dir::Read => IoHdr::Read {
                 usr_len: usr_len16,
@@ -177,20 +279,30 @@ impl ReqSlot {
             },
         };
         let mut raw = [0u8; msg::READ_HDR_LEN + msg::SG_DESC_LEN];
-        let n = hdr.encode(&mut raw).map_err(|_| EINVAL)?;
-        g.hdr.write(0, io.usr)?;
-        g.hdr.write(usr_len, &raw[..n])?;
+        let Ok(n) = hdr.encode(&mut raw) else {
+            bail!(EINVAL);
+        };
+        if let Err(e) = g
+            .hdr
+            .write(0, usr)
+            .and_then(|()| g.hdr.write(usr_len, &raw[..n]))
+        {
+            bail!(e);
+        }
         g.hdr.sync_for_device();
         // CAST: Both fit the chunk size, a `u32` (checked above).
-        let imm = t.layout.io_req(t.buf_id, (io.data_len + usr_len) as u32);
-        let hdr_sge = g.hdr.sge(0, usr_len + n, t.lkey)?;
+        let imm = t.layout.io_req(t.buf_id, (data_len + usr_len) as u32);
+        let hdr_sge = match g.hdr.sge(0, usr_len + n, t.lkey) {
+            Ok(s) => s,
+            Err(e) => bail!(e),
+        };
         let sges: [Sge; 2];
         let nsge;
         let remote;
         if has_data {
             // CAST: At most `MAX_SEGMENTS` 4 KiB pages.
             let data = Sge::new(g.mr.iova(), g.mr.length() as u32, g.mr.lkey());
-            match io.dir {
+            match dir {
                 Dir::Write => {
                     sges = [data, hdr_sge];
                     nsge = 2;
@@ -199,20 +311,15 @@ impl ReqSlot {
                 Dir::Read => {
                     sges = [hdr_sge, data];
                     nsge = 1;
-                    remote = t.addr + io.data_len as u64;
+                    remote = t.addr + data_len as u64;
                 }
             }
         } else {
             sges = [hdr_sge, hdr_sge];
             nsge = 1;
-            remote = t.addr
-                + if io.dir == Dir::Read {
-                    io.data_len as u64
-                } else {
-                    0
-                };
+            remote = t.addr + if dir == Dir::Read { data_len as u64 } else { 0 };
         }
-        let access = match io.dir {
+        let access = match dir {
             Dir::Write => Access::LOCAL_WRITE,
             Dir::Read => Access::LOCAL_WRITE | Access::REMOTE_WRITE,
         };
@@ -222,16 +329,20 @@ impl ReqSlot {
             io_wr = io_wr.signaled(this.clone());
         }
         g.busy = Some(InFlight {
-            conf: io.conf,
-            sg,
+            conf,
+            sg: mapped,
             need_inv: has_data,
             inv_posted: false,
             errno: 0,
             counted: mi,
+            dir,
+            data_len,
+            usr_len,
+            cid: t.cid,
         });
         drop(g);
         if mi {
-            this.stats.inflight.fetch_add(1, Ordering::Relaxed);
+            this.path.stats.inflight.fetch_add(1, Ordering::Relaxed);
         }
         let res = match reg {
             Some(reg) => {
@@ -242,13 +353,19 @@ impl ReqSlot {
         };
         if let Err(e) = res {
             // Nothing of the request reached the wire: take it back, unconfirmed.
-            if let Some(mut g) = this.inner.try_lock() {
-                g.busy = None;
-            }
+            let fl = this.inner.try_lock().and_then(|mut g| g.busy.take());
             if mi {
-                this.stats.inflight.fetch_sub(1, Ordering::Relaxed);
+                this.path.stats.inflight.fetch_sub(1, Ordering::Relaxed);
             }
-            return Err(e);
+            if let Some(fl) = fl {
+                return Err(Failed {
+                    err: e,
+                    conf: fl.conf,
+                    sg: fl.sg.map(MappedSg::unmap),
+                });
+            }
+            // The slot is taken by a completion: the request is in its hands now.
+            pr_err!("posting request {} failed: {:?}\n", this.id, e);
         }
         Ok(())
     }
@@ -291,19 +408,43 @@ impl ReqSlot {
         Ok(())
     }
 
-    /// Confirms a request whose response can no longer come (the path stopped).
-    pub(crate) fn fail(this: &Arc<Cqe<Self>>, err: Error) {
-        let fl = this.inner.try_lock().and_then(|mut g| g.busy.take());
-        if let Some(fl) = fl {
-            Self::finish(this, fl, err.to_errno());
+    /// Takes the request in flight out of the slot after its connections were flushed, with
+    /// its user message and data unmapped, for a resend (`fail_all_outstanding_reqs`).
+    pub(crate) fn take_in_flight(this: &Arc<Cqe<Self>>) -> Option<Taken> {
+        let mut g = this.inner.try_lock()?;
+        let fl = g.busy.take()?;
+        let copied = KVec::from_elem(0u8, fl.usr_len, GFP_KERNEL)
+            .ok()
+            .and_then(|mut v| g.hdr.read(0, &mut v).ok().map(|()| v));
+        drop(g);
+        if fl.counted {
+            this.path.stats.inflight.fetch_sub(1, Ordering::Relaxed);
         }
+        let Some(usr) = copied else {
+            pr_err!(
+                "IO request {} failed: error={}\n",
+                this.id,
+                -(crate::bindings::ENOMEM as i32)
+            );
+            drop(fl.sg);
+            fl.conf.confirm(-(crate::bindings::ENOMEM as i32));
+            return None;
+        };
+        Some(Taken {
+            conf: fl.conf,
+            sg: fl.sg.map(MappedSg::unmap),
+            dir: fl.dir,
+            data_len: fl.data_len,
+            cid: fl.cid,
+            usr,
+        })
     }
 
     /// Unmaps the data and calls the user's confirmation.
     fn finish(this: &ReqSlot, fl: InFlight, errno: i32) {
         drop(fl.sg);
         if fl.counted {
-            this.stats.inflight.fetch_sub(1, Ordering::Relaxed);
+            this.path.stats.inflight.fetch_sub(1, Ordering::Relaxed);
         }
         if errno != 0 {
             pr_err!("IO request {} failed: error={}\n", this.id, errno);
@@ -325,18 +466,20 @@ impl CqeHandler for ReqSlot {
         let Some(fl) = g.busy.as_ref() else {
             return;
         };
-        let errno = if fl.inv_posted {
-            if !ok {
-                pr_err!("failed IB_WR_LOCAL_INV: {:?}\n", wc.status());
-            }
-            fl.errno
-        } else {
-            // The request send failed: no response will come.
+        if !fl.inv_posted {
+            // The request's send failed: the path recovers, and its teardown fails the
+            // request over to another path (`rtrs_clt_rdma_done`).
+            drop(g);
             if wc.status() != WcStatus::FlushErr {
-                pr_err!("RDMA failed: {:?}\n", wc.status());
+                Path::error(&this.path, &kernel::fmt!("RDMA failed: {:?}", wc.status()));
             }
-            -(crate::bindings::EIO as i32)
-        };
+            return;
+        }
+        if !ok {
+            pr_err!("failed IB_WR_LOCAL_INV: {:?}\n", wc.status());
+            Path::error(&this.path, &kernel::fmt!("LOCAL_INV failed"));
+        }
+        let errno = fl.errno;
         let fl = g.busy.take();
         drop(g);
         if let Some(fl) = fl {

@@ -8,7 +8,7 @@
 //! Files: `clt.rs` the session and its permits, `path.rs` a path (connections, INFO
 //! exchange, receives, IO submission), `con.rs` one connection, `req.rs` request slots,
 //! `clt_sysfs.rs` the session directory; the pure protocol logic is in `../common` and in
-//! `mp_policy.rs`, `permit.rs`, `state.rs`.
+//! `mp_policy.rs`, `permit.rs`, `recon.rs`, `state.rs`.
 
 // `pin_init!` of a path, with its many fields, nests macros deeply.
 #![recursion_limit = "256"]
@@ -36,6 +36,9 @@ mod sync;
 mod sysfs;
 
 #[allow(dead_code)]
+#[path = "../common/addr.rs"]
+mod addr;
+#[allow(dead_code)]
 #[path = "../common/addr_fmt.rs"]
 mod addr_fmt;
 #[allow(dead_code)]
@@ -51,6 +54,7 @@ mod mp_policy;
 mod msg;
 #[allow(dead_code)]
 mod permit;
+mod recon;
 #[allow(dead_code)]
 mod state;
 

@@ -108,6 +108,16 @@ impl Stats {
         self.reconnects.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A reconnect attempt failed.
+    pub(crate) fn reconnect_failed(&self) {
+        self.fail_reconnects.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request was failed over to this path.
+    pub(crate) fn failover(&self) {
+        self.failover_cnt.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Sums of the IO counters.
     pub(crate) fn rdma(&self) -> RdmaSums {
         let mut s = RdmaSums {

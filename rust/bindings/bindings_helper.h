@@ -9,6 +9,7 @@
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
 #include <linux/completion.h>
+#include <linux/delay.h>
 #include <linux/device.h>
 #include <linux/device/class.h>
 #include <linux/dma-mapping.h>
@@ -19,6 +20,7 @@
 #include <linux/in6.h>
 #include <linux/jiffies.h>
 #include <linux/kobject.h>
+#include <linux/rcupdate.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/sysfs.h>

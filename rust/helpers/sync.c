@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 #include <linux/completion.h>
+#include <linux/rcupdate.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 
@@ -66,4 +67,15 @@ unsigned long rnbd_rs_helper_global_slot_lock(void)
 void rnbd_rs_helper_global_slot_unlock(unsigned long flags)
 {
 	spin_unlock_irqrestore(&rnbd_rs_global_slot_lock, flags);
+}
+
+/* RCU read-side critical sections for rust/sync/rcu.rs (static inlines in C). */
+void rnbd_rs_helper_rcu_read_lock(void)
+{
+	rcu_read_lock();
+}
+
+void rnbd_rs_helper_rcu_read_unlock(void)
+{
+	rcu_read_unlock();
 }

@@ -203,6 +203,15 @@ impl<T: DelayedWorkItem<ID>, const ID: u64> DelayedWork<T, ID> {
         cancelled
     }
 
+    /// Runs a pending work at once and waits until it has finished (also a running one).
+    /// Returns whether it waited for something. Must not be called from an atomic context,
+    /// nor from the work itself.
+    pub(crate) fn flush(this: &Arc<T>) -> bool {
+        // SAFETY: `raw` is an initialised delayed work that lives as long as `this`. A pending
+        // work keeps its own reference and runs (dropping it) as usual.
+        unsafe { bindings::flush_delayed_work(Self::raw(this)) }
+    }
+
     /// Whether the work is pending (its timer or the work item is queued).
     pub(crate) fn is_pending(this: &Arc<T>) -> bool {
         // SAFETY: `raw` is an initialised delayed work.

@@ -12,6 +12,8 @@ mod delayed_work;
 mod gate;
 mod global;
 mod lock_class;
+mod rcu;
+mod sleep;
 mod trylock;
 mod workqueue;
 
@@ -22,5 +24,7 @@ pub(crate) use gate::{Gate, Pass};
 pub(crate) use global::GlobalArc;
 pub(crate) use lock_class::static_lock_class;
 pub(crate) use lock_class::LockClassKey;
+pub(crate) use rcu::RcuArc;
+pub(crate) use sleep::msleep;
 pub(crate) use trylock::{TryLock, TryLockGuard};
 pub(crate) use workqueue::{OwnedQueue, WqFlags};

@@ -22,5 +22,7 @@ mod mp_policy;
 mod msg;
 #[path = "../../../rtrs/client/permit.rs"]
 mod permit;
+#[path = "../../../rtrs/client/recon.rs"]
+mod recon;
 #[path = "../../../rtrs/client/state.rs"]
 mod state;
