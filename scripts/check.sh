@@ -13,7 +13,7 @@ cd "$repo"
 . scripts/lib.sh
 
 # What make check runs unless CHECK_CONFIGS says otherwise (VM_CONFIGS in scripts/lib.sh).
-DEFAULT_CONFIGS="c-reference rtrs-server-rust rust"
+DEFAULT_CONFIGS="c-reference rtrs-server-rust rtrs-client-rust rtrs-rust rtrs-rust-noinval rust"
 
 configs=${CHECK_CONFIGS:-$DEFAULT_CONFIGS}
 for name in $configs; do
@@ -25,7 +25,7 @@ if [ "${1:-}" = --list ]; then
 		vm_config "$name"
 		on=" "; [[ " $configs " = *" $name "* ]] && on="*"
 		printf '%s %-18s RTRS_CLIENT=%-4s RTRS_SERVER=%-4s RNBD_CLIENT=%-4s RNBD_SERVER=%-4s %s results/vmtest/check-%s\n' \
-			"$on" "$name" "$RC" "$RS" "$NC" "$NS" "${SP:+RTRS_SRV_PARAMS=\"$SP\"}" "$name"
+			"$on" "$name" "$RC" "$RS" "$NC" "$NS" "${SP:+RTRS_SRV_PARAMS=\"$SP\"}${CS:+ CASES=\"$CS\"}" "$name"
 	done
 	echo "(* = runs: ${CHECK_CONFIGS:+CHECK_CONFIGS=}$configs)"
 	exit 0
@@ -63,7 +63,7 @@ for name in $configs; do
 	vm_config "$name"
 	res=results/vmtest/check-$name
 	rm -f "$res/summary"
-	RESULTS=$repo/$res RTRS_SRV_PARAMS=$SP timed make -s vmtest IMPL= \
+	RESULTS=$repo/$res RTRS_SRV_PARAMS=$SP CASES=${CASES:-$CS} timed make -s vmtest IMPL= \
 		RTRS_CLIENT=$RC RTRS_SERVER=$RS RNBD_CLIENT=$NC RNBD_SERVER=$NS
 	rc=$?
 	sum=$(cat "$res/summary" 2>/dev/null)

@@ -51,27 +51,32 @@ boot_guest() {
 		--exec "$script $out" </dev/null >"$out/console.log" 2>&1
 }
 
+# The IO cases, run again with always_invalidate=N.
+NOINVAL_CASES=fio_verify_brd,two_paths_disconnect,server_path_disconnect,remove_path_add_path,mpath_verify_round_robin,server_restart
+
 # The named VM configurations: name; the implementation (rust|c) of RTRS_CLIENT,
 # RTRS_SERVER, RNBD_CLIENT, RNBD_SERVER; the rtrs_server parameters (RTRS_SRV_PARAMS, "-"
-# for none, "," between several).
+# for none, "," between several); the cases to run ("-" for all, "," between several).
 VM_CONFIGS=(
-	"c-reference        c    c    c    c    -"
-	"rtrs-server-rust   c    rust c    c    -"
-	"rtrs-client-rust   rust c    c    c    -"
-	"rtrs-rust          rust rust c    c    -"
-	"rtrs-rust-noinval  rust rust c    c    always_invalidate=N"
-	"rust               rust rust rust rust -"
+	"c-reference        c    c    c    c    -                    -"
+	"rtrs-server-rust   c    rust c    c    -                    -"
+	"rtrs-client-rust   rust c    c    c    -                    -"
+	"rtrs-rust          rust rust c    c    -                    -"
+	"rtrs-rust-noinval  rust rust c    c    always_invalidate=N  $NOINVAL_CASES"
+	"rust               rust rust rust rust -                    -"
 )
 
-# vm_config NAME: sets RC RS NC NS (rtrs client/server, rnbd client/server) and SP (server
-# parameters, space-separated) of a named configuration; 1 if NAME is unknown.
+# vm_config NAME: sets RC RS NC NS (rtrs client/server, rnbd client/server), SP (server
+# parameters) and CS (cases, empty for all), space-separated, of a named configuration;
+# 1 if NAME is unknown.
 vm_config() {
-	local line name sp
+	local line name sp cs
 	for line in "${VM_CONFIGS[@]}"; do
-		read -r name RC RS NC NS sp <<<"$line"
+		read -r name RC RS NC NS sp cs <<<"$line"
 		[ "$name" = "$1" ] || continue
-		SP=${sp//,/ }
+		SP=${sp//,/ } CS=${cs//,/ }
 		[ "$SP" != - ] || SP=
+		[ "$CS" != - ] || CS=
 		return 0
 	done
 	return 1
