@@ -305,8 +305,12 @@ impl<T: Attributes> Table<T> {
             let mut attr = bindings::device_attribute::default();
             attr.attr.name = desc.name.as_char_ptr();
             attr.attr.mode = desc.mode;
-            // CAST: lockdep never writes to a static key; C takes it as non-const.
-            attr.attr.key = ptr::addr_of!(desc.key).cast_mut();
+            // CAST: lockdep never writes to a static key; C takes it as non-const. The field
+            // exists with lockdep only (`sysfs_attr_init` is empty without it).
+            #[cfg(CONFIG_DEBUG_LOCK_ALLOC)]
+            {
+                attr.attr.key = ptr::addr_of!(desc.key).cast_mut();
+            }
             if let Some(cb) = &dev {
                 attr.show = desc.show.map(|_| cb.show);
                 attr.store = desc.store.map(|_| cb.store);
