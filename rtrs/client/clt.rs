@@ -287,6 +287,7 @@ impl Core {
             Ok(l) => {
                 this.queue_depth.store(qd, Ordering::Relaxed);
                 drop(this.paths.replace(Some(l)));
+                Path::announce(&path);
                 drop(closed);
                 Ok(path)
             }

@@ -776,7 +776,7 @@ impl Path {
         };
         let res = {
             let _g = path.init_lock.lock();
-            Self::up(&path, link)
+            Self::up(&path, link, false)
         };
         if let Err(e) = res {
             Self::close(&path, true);
@@ -786,8 +786,10 @@ impl Path {
     }
 
     /// Attaches `link` as the path's connections; CONNECTED unless a close came first.
-    /// Called with `init_lock` held, in state CONNECTING.
-    fn up(this: &Arc<Self>, link: Link) -> Result {
+    /// Counts the path as up in the session if `announce` (a new path is counted by
+    /// [`Path::announce`] once it is in the session's list). Called with `init_lock` held,
+    /// in state CONNECTING.
+    fn up(this: &Arc<Self>, link: Link, announce: bool) -> Result {
         if link.acc.queue_depth != this.queue_depth {
             pr_err!("Error: queue depth changed\n");
             pr_err!(
@@ -811,8 +813,10 @@ impl Path {
         }
         this.reconnect_attempts.store(0, Ordering::Relaxed);
         this.stats.path_up();
-        this.established.store(true, Ordering::Relaxed);
-        this.core.path_up();
+        if announce {
+            this.established.store(true, Ordering::Relaxed);
+            this.core.path_up();
+        }
         pr_info!(
             "path {}@{}: connected\n",
             AddrText::new(this.src.family(), this.src.addr_bytes()),
@@ -820,6 +824,16 @@ impl Path {
         );
         DelayedWork::<Path, { work::HB }>::queue(this, &this.core.wq, hb::INTERVAL_MS);
         Ok(())
+    }
+
+    /// Counts a new path, now in the session's list, as up (`rtrs_clt_path_up`), unless it
+    /// went down meanwhile: as in C, the user hears of a path (the first one back after all
+    /// were down: RECONNECTED) only once IO can choose it.
+    pub(crate) fn announce(this: &Arc<Self>) {
+        let _g = this.init_lock.lock();
+        if this.state() == State::Connected && !this.established.swap(true, Ordering::Relaxed) {
+            this.core.path_up();
+        }
     }
 
     /// One reconnect attempt (`init_path`), in state CONNECTING.
@@ -845,7 +859,7 @@ impl Path {
             link.stop();
             return Err(errno!(ECONNABORTED));
         }
-        Self::up(this, link)
+        Self::up(this, link, true)
     }
 
     /// The session's queue depth as this path's server gave it.
