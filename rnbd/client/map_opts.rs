@@ -10,6 +10,7 @@
 //! host and is unit-tested there.
 
 use crate::addr::{parse_path, AddrError, PathAddr};
+use crate::proto::AccessMode;
 
 /// Most `path=` options one map may carry.
 pub(crate) const MAX_PATHS: usize = 6;
@@ -17,17 +18,6 @@ pub(crate) const MAX_PATHS: usize = 6;
 pub(crate) const NAME_MAX: usize = 255;
 /// Port of the RNBD server unless `dest_port=` says otherwise.
 pub(crate) const DEFAULT_PORT: u16 = 1234;
-
-/// How the client may use the remote device.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum AccessMode {
-    /// Read only: no client may write.
-    Ro,
-    /// Read-write: one writer at a time.
-    Rw,
-    /// Read-write while the device moves between servers: a second writer is allowed.
-    Migration,
-}
 
 /// Why a `map_device` write was refused, with the errno C returns for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,12 +130,8 @@ pub(crate) fn parse(buf: &[u8], nr_cpu_ids: u32) -> Result<MapOptions<'_>, MapOp
                     .map_err(|_| MapOptError::Invalid("bad destination port"))?;
             }
             b"access_mode" => {
-                o.access_mode = match val {
-                    b"ro" => AccessMode::Ro,
-                    b"rw" => AccessMode::Rw,
-                    b"migration" => AccessMode::Migration,
-                    _ => return Err(MapOptError::Invalid("invalid access_mode")),
-                };
+                o.access_mode =
+                    AccessMode::parse(val).ok_or(MapOptError::Invalid("invalid access_mode"))?;
             }
             b"sessname" => {
                 o.sessname = name(val, "sessname too long")?;

@@ -22,6 +22,8 @@ mod mp_policy;
 mod msg;
 #[path = "../../../rtrs/client/permit.rs"]
 mod permit;
+#[path = "../../../rnbd/common/proto.rs"]
+mod proto;
 #[path = "../../../rtrs/client/recon.rs"]
 mod recon;
 #[path = "../../../rtrs/client/state.rs"]
