@@ -12,12 +12,12 @@
 //! Glossary: cid: connection index in the path; QD: queue depth (chunks on the server).
 
 use crate::path::Path;
-use crate::rdma::cm::{CmId, CmIdRef, ConnParam, Event, EventKind, Handler, SockAddr};
+use crate::rdma::cm::{CmId, CmIdRef, ConnParam, Event, EventKind, Handler, PortSpace, SockAddr};
 use crate::rdma::cq::{Cq, PollCtx};
 use crate::rdma::pd::Pd;
 use crate::rdma::qp::{Qp, QpCaps};
 use crate::sync::{Completion, GlobalArc};
-use crate::{errno, msg};
+use crate::{bindings, errno, msg};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, SpinLock};
@@ -219,10 +219,19 @@ impl Con {
         pd: &mut Option<Arc<Pd>>,
     ) -> Result<(Self, Option<Accepted>)> {
         let ev = ConEvents::new()?;
-        let cm = CmId::new(ConCm {
-            ev: ev.clone(),
-            cid: setup.cid,
-        })?;
+        // `AF_IB` destinations go over the IB port space, IP ones over TCP, as C.
+        let ps = if u32::from(setup.dst.family()) == bindings::AF_IB {
+            PortSpace::Ib
+        } else {
+            PortSpace::Tcp
+        };
+        let cm = CmId::new_in(
+            ConCm {
+                ev: ev.clone(),
+                cid: setup.cid,
+            },
+            ps,
+        )?;
         cm.resolve_addr(setup.src, setup.dst, CONNECT_TIMEOUT_MS)?;
         Self::expect(&ev, EventKind::AddrResolved)?;
         let dev = cm.device().ok_or(ENODEV)?;

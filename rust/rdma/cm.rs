@@ -464,14 +464,39 @@ impl SockAddr {
         Self(ss)
     }
 
-    /// The `AF_IB` service address of an RTRS-style listener over the IB port space:
-    /// service id `RDMA_IB_IP_PS_IB | port`, mask all ones, pkey 0xffff.
-    pub(crate) fn ib_service(port: u16) -> Self {
+    /// `[addr%scope]:port`: a link-local IPv6 address with its scope, an interface name or
+    /// number, as `inet_pton_with_scope` resolves it (a name first; the scope of an address
+    /// that is not link-local is ignored). `EINVAL` for a scope that is neither.
+    pub(crate) fn ipv6_scoped(addr: [u8; 16], scope: &[u8], port: u16) -> Result<Self> {
+        let mut sa = Self::ipv6(addr, port);
+        if addr[0] != 0xfe || addr[1] & 0xc0 != 0x80 {
+            return Ok(sa);
+        }
+        // SAFETY: `scope` is valid for reading `scope.len()` bytes; the helper copies at most
+        // 15 of them.
+        let ifindex = unsafe { bindings::ifindex_by_name(scope.as_ptr().cast(), scope.len()) };
+        let id = match u32::try_from(ifindex) {
+            Ok(id) if id > 0 => id,
+            _ => parse_uint(&scope[..scope.len().min(15)]).ok_or(EINVAL)?,
+        };
+        // SAFETY: `ipv6` wrote a `sockaddr_in6` into the storage.
+        unsafe {
+            (*core::ptr::addr_of_mut!(sa.0).cast::<bindings::sockaddr_in6>()).sin6_scope_id = id
+        };
+        Ok(sa)
+    }
+
+    /// `gid:port`: an IB address over the IB port space, service id
+    /// `RDMA_IB_IP_PS_IB | port`, mask all ones, pkey 0xffff (`rtrs_str_gid_to_sockaddr`).
+    pub(crate) fn ib(gid: [u8; 16], port: u16) -> Self {
         let mut ss = bindings::__kernel_sockaddr_storage::default();
         let sib = bindings::sockaddr_ib {
             // CAST: `AF_IB` is 27.
             sib_family: bindings::AF_IB as u16,
             sib_pkey: 0xffffu16.to_be(),
+            sib_addr: bindings::ib_addr {
+                ib_u: bindings::ib_addr__bindgen_ty_1 { uib_addr8: gid },
+            },
             sib_sid: (u64::from(bindings::RDMA_IB_IP_PS_IB) | u64::from(port)).to_be(),
             sib_sid_mask: u64::MAX.to_be(),
             ..Default::default()
@@ -483,6 +508,11 @@ impl SockAddr {
                 .write(sib)
         };
         Self(ss)
+    }
+
+    /// The `AF_IB` service address of an RTRS-style listener over the IB port space: any GID.
+    pub(crate) fn ib_service(port: u16) -> Self {
+        Self::ib([0; 16], port)
     }
 
     /// The address family (`AF_INET`, `AF_INET6`, `AF_IB`).
@@ -544,14 +574,14 @@ impl SockAddr {
     }
 
     /// A copy of a caller's `sockaddr_storage`: `Ok(None)` for an all-zero (unspecified)
-    /// address, `EINVAL` for a family other than `AF_INET` and `AF_INET6`.
+    /// address, `EINVAL` for a family other than `AF_INET`, `AF_INET6` and `AF_IB`.
     pub(crate) fn from_storage(raw: &bindings::__kernel_sockaddr_storage) -> Result<Option<Self>> {
         // SAFETY: Every bit pattern is a valid `ss_family`; the union is plain data.
         let family = u32::from(unsafe { raw.__bindgen_anon_1.__bindgen_anon_1.ss_family });
         match family {
             0 => Ok(None),
-            // INVARIANT: The family says which of the two structures the storage holds.
-            bindings::AF_INET | bindings::AF_INET6 => Ok(Some(Self(*raw))),
+            // INVARIANT: The family says which of the three structures the storage holds.
+            bindings::AF_INET | bindings::AF_INET6 | bindings::AF_IB => Ok(Some(Self(*raw))),
             _ => Err(EINVAL),
         }
     }
@@ -560,6 +590,20 @@ impl SockAddr {
     fn as_mut_ptr(&mut self) -> *mut bindings::sockaddr {
         core::ptr::addr_of_mut!(self.0).cast()
     }
+}
+
+/// An unsigned number as `kstrtouint(s, 0)` reads it: `0x` hexadecimal, `0` octal, else
+/// decimal.
+fn parse_uint(s: &[u8]) -> Option<u32> {
+    let text = core::str::from_utf8(s).ok()?;
+    let (digits, radix) = if let Some(hex) = text.strip_prefix("0x").or(text.strip_prefix("0X")) {
+        (hex, 16)
+    } else if text.len() > 1 && text.starts_with('0') {
+        (&text[1..], 8)
+    } else {
+        (text, 10)
+    };
+    u32::from_str_radix(digits, radix).ok()
 }
 
 /// An rdma_cm id with its event handler `T`, destroyed on drop (see the module docs).

@@ -69,6 +69,31 @@ case_remove_path_add_path() {
 	expect_clean
 }
 
+# The other address forms (rtrs_addr_to_sockaddr): a link-local IPv6 address with its
+# interface scope, by name or by number, connects (rxe carries IPv6); a scope that names no
+# interface is refused. A GID parses (AF_IB) but finds no IB port under RoCE: the write fails
+# as the reference's does and leaves nothing behind. (The 6.12 server takes addresses of
+# different families for equal, so an IPv6 path cannot join an IPv4 session there.)
+register path_addresses 300 "$ALL_MODULES"
+case_path_addresses() {
+	local s=/sys/class/rtrs-client/s_pa ll p
+	ll=$(ip -6 -o addr show dev "$NIC" scope link | awk '{ sub(/\/.*/, "", $4); print $4; exit }')
+	[ -n "$ll" ] || fail "no IPv6 link-local address on $NIC"
+	expect_write EINVAL "$RNBD_CTL/map_device" "sessname=s_pa device_path=/dev/ram0 path=ip:$ll%nosuchnic"
+	expect_clean
+	map s_pa /dev/ram0 "path=ip:$ll%$NIC"
+	p=$(ls -d $s/paths/*fe80* 2>/dev/null | head -1)
+	[ -n "$p" ] || fail "no link-local path directory: $(ls $s/paths | tr '\n' ' ')"
+	path_connected "$p" || fail "${p##*/} not connected"
+	dd if="$DEV" of=/dev/null bs=64k count=16 iflag=direct status=none || fail "read from $DEV"
+	expect_write EINVAL $s/add_path "ip:$ll%nosuchnic"
+	expect_write EEXIST $s/add_path "ip:$ll%$(cat /sys/class/net/$NIC/ifindex)"
+	expect_write ENODEV $s/add_path "gid:fe80::1"
+	[ "$(nr_entries $s/paths)" = 1 ] || fail "a refused add_path left a path behind"
+	unmap "$DEV"
+	expect_clean
+}
+
 # The last path may be removed (C: the write succeeds; sysfs-abi.md §2.3). The device is
 # then disconnected; add_path connects a new first path, the server sees a new session, and
 # the device is mapped again on it.
