@@ -44,10 +44,18 @@ fi
 modprobe brd rd_nr=2 rd_size=65536 || setup_fail "modprobe brd"
 modprobe null_blk nr_devices=1 queue_mode=2 irqmode=0 memory_backed=1 gb=1 || setup_fail "modprobe null_blk"
 
-# The cases to run: all registered ones in order, or the CASES subset; final_rmmod last.
+# The cases to run, in registration order, final_rmmod last: those CASES names, or all of
+# them when it names none; a name with a leading '-' is left out.
+want=() skip=()
+for c in ${CASES:-}; do
+	case "$c" in -*) skip+=("${c#-}") ;; *) want+=("$c") ;; esac
+done
 order=()
 for c in "${CASE_ORDER[@]}"; do
-	if [ -n "${CASES:-}" ] && [[ " $CASES " != *" $c "* ]] && [ "$c" != final_rmmod ]; then continue; fi
+	if [ "$c" != final_rmmod ]; then
+		[ ${#want[@]} -eq 0 ] || [[ " ${want[*]} " = *" $c "* ]] || continue
+		[[ " ${skip[*]} " != *" $c "* ]] || continue
+	fi
 	order+=("$c")
 done
 printf '%s\n' "${order[@]}" > "$RESULTS/order"

@@ -5,7 +5,7 @@
 # tools/testing/vm/guest.sh inside. Prints the result matrix and 'N passed, N failed'.
 #
 # Environment: RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER (rust|c), SOFT_RDMA (rxe|siw),
-# FLAVOR (debug|perf), CASES (space-separated subset), VM_TIMEOUT (seconds), RESULTS,
+# FLAVOR (debug|perf), CASES (space-separated names to run, or with a leading - to leave out), VM_TIMEOUT (seconds), RESULTS,
 # RTRS_SRV_PARAMS (rtrs_server module parameters, e.g. "always_invalidate=N").
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../../.." && pwd)
