@@ -181,3 +181,113 @@ case_loop_tmpfs_verify() {
 	unmap "$DEV"
 	expect_clean
 }
+
+# map_fails ERRNO SESS DEVICE_PATH [OPTION...]: map_device ends with ERRNO.
+map_fails() {
+	local e=$1 s=$2 p=$3; shift 3
+	expect_write "$e" "$RNBD_CTL/map_device" "sessname=$s path=ip:$ADDR1 device_path=$p $*"
+}
+# The server's device grows (loop over a tmpfs file); the client keeps its size until the
+# new size is written to rnbd/resize (C sends nothing to the server), then IO reaches the
+# new end. resize takes kstrtoul input (0x hex, leading-0 octal).
+register resize_seen 300 "$ALL_MODULES"
+case_resize_seen() {
+	loop_setup 16M
+	local M=$((1024 * 1024))
+	map s_rsz "$LOOP"
+	local r=/sys/block/${DEV#/dev/}/rnbd/resize
+	[ "$(blockdev --getsize64 "$DEV")" = $((16 * M)) ] || fail "$DEV is not 16 MiB"
+	truncate -s 32M $SCRATCH/disk && losetup -c "$LOOP" || fail "growing $LOOP"
+	[ "$(blockdev --getsize64 "$LOOP")" = $((32 * M)) ] || fail "$LOOP did not grow"
+	[ "$(blockdev --getsize64 "$DEV")" = $((16 * M)) ] || fail "$DEV changed size by itself"
+	local bad
+	for bad in "" abc -1 12x 1.5 "1 2"; do expect_write EINVAL $r "$bad"; done
+	expect_write ERANGE $r 18446744073709551616
+	[ "$(blockdev --getsize64 "$DEV")" = $((16 * M)) ] || fail "a bad resize changed the size"
+	expect_write OK $r 0x10000
+	[ "$(blockdev --getsize64 "$DEV")" = $((32 * M)) ] || fail "resize 0x10000: $(blockdev --getsize64 "$DEV") bytes"
+	expect_write OK $r 0100000
+	[ "$(blockdev --getsize64 "$DEV")" = $((16 * M)) ] || fail "resize 0100000 (octal): $(blockdev --getsize64 "$DEV") bytes"
+	expect_write OK $r 65536
+	[ "$(blockdev --getsize64 "$DEV")" = $((32 * M)) ] || fail "resize 65536: $(blockdev --getsize64 "$DEV") bytes"
+	local pat=$CASE_DIR/pattern got=$CASE_DIR/got
+	head -c $M /dev/urandom > "$pat"
+	dd if="$pat" of="$DEV" bs=64k seek=$((31 * 16)) oflag=direct status=none || fail "write the last MiB"
+	read_back "$LOOP" $((31 * M)) $M "$got"
+	same_bytes "$pat" "$got" 0 $M "the last MiB of $LOOP"
+	unmap "$DEV"
+	expect_clean
+}
+
+# A force unmap under fio (libaio, 32 in flight): fio ends with errors, the session closes
+# (every permit came back: each request completed), nothing is left and rnbd_client unloads.
+register unmap_force_io 300 "$ALL_MODULES"
+case_unmap_force_io() {
+	map s_force /dev/ram0
+	local n=${DEV#/dev/}
+	fio --name=force --output="$CASE_DIR/fio-force.log" --filename="$DEV" --direct=1 \
+		--ioengine=libaio --iodepth=32 --rw=randrw --bs=4k --size=32M --time_based --runtime=20 &
+	local pid=$!
+	trap 'kill $pid 2>/dev/null && wait $pid' EXIT
+	wait_until 60 eval '[ "$(awk "{ print \$1 + \$5 }" /sys/block/$n/stat)" -gt 200 ]' \
+		|| fail "fio did no IO on $n in 60 s"
+	kill -0 $pid || fail "fio ended before the unmap: $(cat "$CASE_DIR/fio-force.log")"
+	expect_write OK "/sys/block/$n/rnbd/unmap_device" force
+	wait_until 10 test ! -e "/sys/block/$n" || fail "/sys/block/$n stays after the force unmap"
+	wait_until 30 eval '! kill -0 $pid 2>/dev/null' || fail "fio still runs 30 s after the force unmap"
+	local rc=0
+	wait $pid || rc=$?
+	[ $rc != 0 ] || fail "fio saw no error although $DEV went away under it"
+	expect_clean
+	wait_until 20 test "$(cat /sys/module/rnbd_client/refcnt)" = 0 \
+		|| fail "rnbd_client refcount stays $(cat /sys/module/rnbd_client/refcnt)"
+	rmmod rnbd_client || fail "rmmod rnbd_client"
+	load_modules
+}
+
+# device_path with ".." anywhere is refused (EINVAL) before the server opens anything;
+# with dev_search_path=/dev names are resolved under it and ".." still cannot leave it.
+register dev_path_escape 300 "$ALL_MODULES"
+case_dev_path_escape() {
+	local p
+	for p in ../dev/ram0 /dev/../dev/ram0 /dev/ram0/.. /dev/ram0.. /..; do
+		map_fails EINVAL s_esc "$p"
+	done
+	map_fails ENOENT s_esc /dev/ram0.
+	expect_clean
+	trap 'rmmod rnbd_server; load_modules' EXIT
+	rmmod rnbd_server || fail "rmmod rnbd_server"
+	insmod "$(ko_path rnbd_server)" dev_search_path=/dev || fail "insmod rnbd_server dev_search_path=/dev"
+	[ "$(cat /sys/module/rnbd_server/parameters/dev_search_path)" = /dev ] || fail "dev_search_path is not /dev"
+	map s_esc ram0; local d0=$DEV
+	[ "$(read_attr $RNBD_SRV_CTL/devices/ram0/sessions/s_esc/mapping_path)" = ram0 ] \
+		|| fail "server mapping_path is not ram0"
+	map s_esc /ram1; local d1=$DEV
+	[ -d $RNBD_SRV_CTL/devices/ram1/sessions/s_esc ] || fail "/ram1 under /dev did not open ram1"
+	map_fails EINVAL s_esc ../dev/ram1 access_mode=ro
+	map_fails EINVAL s_esc "ram0/../ram1" access_mode=ro
+	map_fails ENOENT s_esc dev/ram0
+	unmap "$d1"
+	unmap "$d0"
+	expect_clean
+}
+
+# A regular file under dev_search_path is served like a block device (the Rust server);
+# the data lands in the file.
+register regular_file_export 300 "$ALL_MODULES" "C rnbd_server opens block devices only (bdev_file_open_by_path: ENOTBLK)"
+case_regular_file_export() {
+	scratch_mount
+	trap scratch_cleanup EXIT
+	local M=$((1024 * 1024))
+	truncate -s 8M $SCRATCH/disk || fail "truncate"
+	map s_file $SCRATCH/disk
+	[ "$(blockdev --getsize64 "$DEV")" = $((8 * M)) ] || fail "$DEV is not 8 MiB"
+	fio_run file --filename="$DEV" "${FIO_VERIFY[@]}" --size=4M --fsync=16
+	local pat=$CASE_DIR/pattern got=$CASE_DIR/got
+	head -c $M /dev/urandom > "$pat"
+	dd if="$pat" of="$DEV" bs=64k seek=$((7 * 16)) oflag=direct status=none || fail "write the last MiB"
+	dd if=$SCRATCH/disk of="$got" bs=64k skip=$((7 * 16)) count=16 status=none || fail "read the file"
+	same_bytes "$pat" "$got" 0 $M "the last MiB of the file"
+	unmap "$DEV"
+	expect_clean
+}
