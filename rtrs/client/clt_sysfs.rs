@@ -11,8 +11,9 @@
 //!
 //! C version: [drivers/infiniband/ulp/rtrs/rtrs-clt-sysfs.c](srctree/drivers/infiniband/ulp/rtrs/rtrs-clt-sysfs.c).
 
-use crate::addr::{parse_path, Addr};
+use crate::addr::parse_path;
 use crate::addr_fmt::AddrText;
+use crate::addr_sock::sock_addr;
 use crate::clt::{Core, Sess};
 use crate::mp_policy::Policy;
 use crate::path::Path;
@@ -123,27 +124,6 @@ impl PathDirs {
 /// `add_path`.
 const ADD_PATH: u64 = 2;
 
-/// The socket address of a parsed `ip:` address; `EINVAL` for what this module does not
-/// connect to (`gid:`, IPv6 scopes).
-fn sock_addr(a: &Addr<'_>) -> Result<SockAddr> {
-    match a {
-        Addr::Ip4 { addr, port } => Ok(SockAddr::ipv4(addr.octets(), *port)),
-        Addr::Ip6 {
-            addr,
-            scope: None,
-            port,
-        } => Ok(SockAddr::ipv6(addr.octets(), *port)),
-        Addr::Ip6 { .. } => {
-            pr_err!("add_path: IPv6 scopes are not supported\n");
-            Err(EINVAL)
-        }
-        Addr::Gid { .. } => {
-            pr_err!("add_path: gid addresses are not supported\n");
-            Err(EINVAL)
-        }
-    }
-}
-
 #[vtable]
 impl AttributeOperations<ADD_PATH> for SessFiles {
     fn show(&self, page: &mut Page<'_>) -> Result {
@@ -164,8 +144,12 @@ impl AttributeOperations<ADD_PATH> for SessFiles {
             );
             EINVAL
         })?;
-        let src = parsed.src.as_ref().map(sock_addr).transpose()?;
-        let dst = sock_addr(&parsed.dst)?;
+        let src = parsed
+            .src
+            .as_ref()
+            .map(|a| sock_addr(a, "add_path"))
+            .transpose()?;
+        let dst = sock_addr(&parsed.dst, "add_path")?;
         let path = Core::add_path(core, src.as_ref(), &dst)?;
         if let Err(e) = PathDirs::add(&self.dirs, &path) {
             pr_err!("add_path: creating the path directory failed: {:?}\n", e);

@@ -38,6 +38,9 @@ mod sysfs;
 #[allow(dead_code)]
 #[path = "../common/addr.rs"]
 mod addr;
+#[path = "../common/addr_sock.rs"]
+mod addr_sock;
+
 #[allow(dead_code)]
 #[path = "../common/addr_fmt.rs"]
 mod addr_fmt;
