@@ -15,6 +15,12 @@ pub(crate) fn nr_cpu_ids() -> u32 {
     unsafe { bindings::nr_cpu_ids() }
 }
 
+/// The number of online CPUs (`num_online_cpus`), e.g. for one blk-mq queue each.
+pub(crate) fn num_online_cpus() -> u32 {
+    // SAFETY: Reads the online mask's weight; no requirement.
+    unsafe { bindings::num_online_cpus() }
+}
+
 /// The id of the CPU the caller runs on (`raw_smp_processor_id`). Without preemption
 /// disabled the caller may move right after: a hint for spreading work, as in C.
 pub(crate) fn current_id() -> u32 {

@@ -73,6 +73,39 @@ fn parse_c_int(s: &[u8]) -> Option<i64> {
     Some(if neg { -v } else { v })
 }
 
+/// Why [`parse_ulong`] refused its input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum UlongError {
+    /// Not a number (`-EINVAL`).
+    Invalid,
+    /// Too large for 64 bits (`-ERANGE`).
+    Range,
+}
+
+/// An unsigned number as `kstrtoul(s, 0)` reads it (the `resize` file): optional `+`, then
+/// `0x` hex, leading-`0` octal or decimal, then at most one `\n`.
+pub(crate) fn parse_ulong(s: &[u8]) -> Result<u64, UlongError> {
+    let s = s.strip_prefix(b"+").unwrap_or(s);
+    let s = s.strip_suffix(b"\n").unwrap_or(s);
+    let (radix, digits) = match s {
+        [b'0', b'x' | b'X', d, ..] if d.is_ascii_hexdigit() => (16, &s[2..]),
+        [b'0', ..] => (8, s),
+        _ => (10, s),
+    };
+    if digits.is_empty() {
+        return Err(UlongError::Invalid);
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        let d = (c as char).to_digit(radix).ok_or(UlongError::Invalid)?;
+        v = v
+            .checked_mul(radix.into())
+            .and_then(|v| v.checked_add(d.into()))
+            .ok_or(UlongError::Range)?;
+    }
+    Ok(v)
+}
+
 fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
 }
@@ -239,6 +272,28 @@ mod tests {
             let mut s = bad.to_vec();
             s.extend_from_slice(b" sessname=s device_path=/x");
             assert_invalid(&s);
+        }
+    }
+
+    #[test]
+    fn ulong() {
+        assert_eq!(parse_ulong(b"2048\n"), Ok(2048));
+        assert_eq!(parse_ulong(b"+0x10"), Ok(16));
+        assert_eq!(parse_ulong(b"010"), Ok(8));
+        assert_eq!(parse_ulong(b"0"), Ok(0));
+        assert_eq!(parse_ulong(b"18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(parse_ulong(b"18446744073709551616"), Err(UlongError::Range));
+        for bad in [
+            &b""[..],
+            b"\n",
+            b"-1",
+            b"1\n\n",
+            b"12 ",
+            b"0x",
+            b"09",
+            b" 1",
+        ] {
+            assert_eq!(parse_ulong(bad), Err(UlongError::Invalid), "{bad:?}");
         }
     }
 

@@ -99,6 +99,11 @@ unsigned short rnbd_rs_helper_blk_rq_nr_phys_segments(struct request *rq)
 	return blk_rq_nr_phys_segments(rq);
 }
 
+unsigned short rnbd_rs_helper_req_get_ioprio(struct request *rq)
+{
+	return req_get_ioprio(rq);
+}
+
 sector_t rnbd_rs_helper_blk_rq_pos(const struct request *rq)
 {
 	return blk_rq_pos(rq);

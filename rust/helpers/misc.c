@@ -12,6 +12,11 @@ unsigned int rnbd_rs_helper_nr_cpu_ids(void)
 	return nr_cpu_ids;
 }
 
+unsigned int rnbd_rs_helper_num_online_cpus(void)
+{
+	return num_online_cpus();
+}
+
 unsigned int rnbd_rs_helper_raw_smp_processor_id(void)
 {
 	return raw_smp_processor_id();

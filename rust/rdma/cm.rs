@@ -586,6 +586,11 @@ impl SockAddr {
         }
     }
 
+    /// The storage, for C APIs that take a `struct sockaddr_storage *` (`struct rtrs_addr`).
+    pub(crate) fn as_storage_ptr(&mut self) -> *mut bindings::__kernel_sockaddr_storage {
+        core::ptr::addr_of_mut!(self.0)
+    }
+
     /// The address as a `struct sockaddr *`.
     fn as_mut_ptr(&mut self) -> *mut bindings::sockaddr {
         core::ptr::addr_of_mut!(self.0).cast()

@@ -27,6 +27,8 @@ pub(crate) struct GenDiskBuilder {
     lim: bindings::queue_limits,
     /// The size in sectors.
     capacity: u64,
+    /// Whether the disk is read-only (`set_disk_ro`).
+    read_only: bool,
     /// The major and first minor, and the number of minors; `None`: a dynamic
     /// (extended) device number.
     devt: Option<(u32, u32, u32)>,
@@ -60,6 +62,26 @@ impl GenDiskBuilder {
     /// The largest segment in bytes (`max_segment_size`).
     pub(crate) fn max_segment_size(mut self, bytes: u32) -> Self {
         self.lim.max_segment_size = bytes;
+        self
+    }
+
+    /// The optimal request size in bytes (`io_opt`).
+    pub(crate) fn io_opt(mut self, bytes: u32) -> Self {
+        self.lim.io_opt = bytes;
+        self
+    }
+
+    /// Segments must not cross this boundary within a request (`virt_boundary_mask`, a
+    /// power of two minus one), as for RDMA memory registration of whole pages.
+    pub(crate) fn virt_boundary_mask(mut self, mask: u64) -> Self {
+        // CAST: `unsigned long` is 64 bits on the kernels this builds for.
+        self.lim.virt_boundary_mask = mask as kernel::ffi::c_ulong;
+        self
+    }
+
+    /// A read-only disk (`set_disk_ro`): opening it for writing fails.
+    pub(crate) fn read_only(mut self, on: bool) -> Self {
+        self.read_only = on;
         self
     }
 
@@ -191,6 +213,9 @@ impl GenDiskBuilder {
                 *dst = *src as kernel::ffi::c_char;
             }
             bindings::set_capacity(disk, self.capacity);
+            if self.read_only {
+                bindings::set_disk_ro(disk, true);
+            }
         }
 
         // SAFETY: The disk is fully set up; no parent device, no attribute groups.
@@ -253,6 +278,18 @@ impl<T: Operations> GenDisk<T> {
     fn queue(&self) -> *mut bindings::request_queue {
         // SAFETY: The disk is live (type invariant).
         unsafe { (*self.disk.as_ptr()).queue }
+    }
+
+    /// The disk's device directory (`/sys/block/<name>`), as the parent of a driver's own
+    /// directory or the target of a symlink.
+    pub(crate) fn kobject(&self) -> &crate::sysfs::KobjectRef {
+        // SAFETY: The disk is live (type invariant), so is its whole-disk block device
+        // `part0` and the kobject of its `struct device`, for as long as `self` is borrowed.
+        unsafe {
+            crate::sysfs::KobjectRef::from_raw(core::ptr::addr_of_mut!(
+                (*(*self.disk.as_ptr()).part0).bd_device.kobj
+            ))
+        }
     }
 
     /// The size in sectors (`get_capacity`).

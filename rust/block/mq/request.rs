@@ -96,6 +96,17 @@ impl RequestRef {
         self.cmd_flags() & bindings::REQ_FUA != 0
     }
 
+    /// Whether `REQ_SYNC` is set.
+    pub(crate) fn is_sync(&self) -> bool {
+        self.cmd_flags() & bindings::REQ_SYNC != 0
+    }
+
+    /// The I/O priority of the request's first bio (`req_get_ioprio`); 0 without one.
+    pub(crate) fn ioprio(&self) -> u16 {
+        // SAFETY: The request is valid (type invariant); its bios stay while it is started.
+        unsafe { bindings::req_get_ioprio(self.as_raw()) }
+    }
+
     /// Whether `REQ_PREFLUSH` is set.
     pub(crate) fn is_preflush(&self) -> bool {
         self.cmd_flags() & bindings::REQ_PREFLUSH != 0

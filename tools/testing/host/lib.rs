@@ -20,11 +20,15 @@ mod map_opts;
 mod mp_policy;
 #[path = "../../../rtrs/common/msg.rs"]
 mod msg;
+#[path = "../../../rnbd/client/naming.rs"]
+mod naming;
 #[path = "../../../rtrs/client/permit.rs"]
 mod permit;
 #[path = "../../../rnbd/common/proto.rs"]
 mod proto;
 #[path = "../../../rtrs/client/recon.rs"]
 mod recon;
+#[path = "../../../rnbd/client/rq_flags.rs"]
+mod rq_flags;
 #[path = "../../../rtrs/client/state.rs"]
 mod state;
