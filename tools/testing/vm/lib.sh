@@ -16,6 +16,7 @@ errno_name() {
 	*"No such file or directory"*) echo ENOENT ;;
 	*"No such device or address"*) echo ENXIO ;;
 	*"No such device"*) echo ENODEV ;;
+	*"Block device required"*) echo ENOTBLK ;;
 	*"Cannot allocate memory"*) echo ENOMEM ;;
 	*"Protocol not supported"*) echo EPROTONOSUPPORT ;;
 	*"Operation not permitted"*) echo EPERM ;;
