@@ -4,10 +4,9 @@
 //! `ctl/devices/<name>/` with its `block_dev` link and `sessions/` directory, and the count
 //! of writers that the access modes are checked against.
 
-use crate::block::bdev::Bdev;
 use crate::dev_path::{check_access, AccessDenied};
 use crate::proto::AccessMode;
-use crate::sysfs::{Kobject, Link};
+use crate::sysfs::{Kobject, KobjectRef, Link};
 use kernel::{
     c_str, new_mutex,
     prelude::*,
@@ -39,8 +38,8 @@ struct DevEntry {
 pub(crate) struct Dev {
     /// The kernel name of the block device (`%pg`).
     name: CString,
-    /// `block_dev`, the link to the disk; removed first.
-    _link: Link,
+    /// `block_dev`, the link to the disk (none for a regular file); removed first.
+    _link: Option<Link>,
     /// `sessions/`, the parent of the per-session directories.
     sessions: Kobject<()>,
     /// `ctl/devices/<name>/`; removed last.
@@ -71,16 +70,17 @@ impl Server {
         )
     }
 
-    /// A share of the device of `bdev` for a session opening it in `mode` (C
-    /// `rnbd_srv_get_or_create_srv_dev`): the device is found by kernel name or created with
-    /// its directory, and the access mode is checked against its writers (`EPERM`).
+    /// A share of the device `name` for a session opening it in `mode` (C
+    /// `rnbd_srv_get_or_create_srv_dev`): the device is found by name or created with its
+    /// directory (and the `block_dev` link to `disk`, if any), and the access mode is checked
+    /// against its writers (`EPERM`).
     pub(crate) fn share(
         self: &Arc<Self>,
-        bdev: &Bdev,
+        name: CString,
+        disk: Option<&KobjectRef>,
         mode: AccessMode,
         sess: &CStr,
     ) -> Result<DevShare> {
-        let name = bdev.name()?;
         let mut devs = self.devs.lock();
         let found = devs.iter().position(|e| {
             e.as_ref()
@@ -90,7 +90,7 @@ impl Server {
             Some(i) => i,
             None => {
                 let entry = DevEntry {
-                    dev: self.new_dev(name, bdev)?,
+                    dev: self.new_dev(name, disk)?,
                     users: 0,
                     open_write_cnt: 0,
                 };
@@ -140,10 +140,13 @@ impl Server {
     }
 
     /// Creates the directory of a new device.
-    fn new_dev(&self, name: CString, bdev: &Bdev) -> Result<Arc<Dev>> {
+    fn new_dev(&self, name: CString, disk: Option<&KobjectRef>) -> Result<Arc<Dev>> {
         let dir = Kobject::new_dir(self.devices.kobject(), kernel::fmt!("{}", &*name))?;
         let sessions = Kobject::new_dir(dir.kobject(), kernel::fmt!("sessions"))?;
-        let link = Link::new(dir.kobject(), bdev.disk_kobject(), c_str!("block_dev"))?;
+        let link = match disk {
+            Some(disk) => Some(Link::new(dir.kobject(), disk, c_str!("block_dev"))?),
+            None => None,
+        };
         Ok(Arc::new(
             Dev {
                 name,

@@ -9,9 +9,11 @@
 //! under `dev_search_path` ([`dev_path`]) and shared by the sessions that open them
 //! ([`dev`]); each session's use of a device is a [`sess_dev`].
 //!
-//! One deliberate difference from 6.12: writes, discards, write-zeroes and secure erases on a
+//! Differences from 6.12, on purpose: writes, discards, write-zeroes and secure erases on a
 //! device the session opened read-only are refused with `EPERM` (what the block layer answers
-//! a write to a read-only disk), where C submits them.
+//! a write to a read-only disk), where C submits them; and a `device_path` naming a regular
+//! file is served from that file (through the page cache, flushes and FUA writes synced;
+//! `ctl/devices/<path with ! for />` without `block_dev`), where C fails with `ENOTBLK`.
 
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
@@ -25,6 +27,9 @@ mod block;
 #[allow(unused_imports, unused_macros)]
 #[path = "../../rust/error.rs"]
 mod error;
+#[allow(dead_code)]
+#[path = "../../rust/file.rs"]
+mod file;
 #[allow(unused_imports, unused_macros)]
 #[path = "../../rust/params.rs"]
 mod params;

@@ -4,8 +4,9 @@
 //! `ctl/devices/<name>/sessions/<sessname>/` (`access_mode`, `read_only`, `mapping_path`,
 //! `force_close`).
 
-use crate::block::bdev::Bdev;
+use crate::block::{bdev::Bdev, SECTOR_SHIFT, SECTOR_SIZE};
 use crate::dev::DevShare;
+use crate::file::File;
 use crate::proto::{AccessMode, OpenRsp, CACHE_FUA, CACHE_WRITEBACK};
 use crate::session::Session;
 use crate::sync::{Gate, Pass};
@@ -13,12 +14,25 @@ use crate::sysfs::{Attribute, AttributeOperations, Attributes, KobjectRef, Page}
 use core::fmt::Write;
 use kernel::{c_str, prelude::*, sync::Arc};
 
-/// What an open device holds: the block device and the session's share of the exported
-/// device. Dropping it closes the block device, then gives the share back (write count, and
-/// the device's directory with its last user). May sleep.
+/// `max_hw_sectors` reported for a file (C clients ignore it and use the RTRS limit).
+const FILE_MAX_SECTORS: u32 = 1024;
+/// `max_segments` reported for a file (ignored by C clients too).
+const FILE_MAX_SEGMENTS: u16 = 128;
+
+/// What a device path opened: a block device, as C, or a regular file.
+pub(crate) enum Backing {
+    /// A block device; bios in flight hold clones, all gone before the last is dropped.
+    Bdev(Arc<Bdev>),
+    /// A regular file, read and written synchronously by the requests.
+    File(File),
+}
+
+/// What an open device holds: what its path opened and the session's share of the exported
+/// device. Dropping it closes the block device or file, then gives the share back (write
+/// count, and the device's directory with its last user). May sleep.
 pub(crate) struct OpenDev {
-    /// The open block device; bios in flight hold clones, all gone before this is dropped.
-    pub(crate) bdev: Arc<Bdev>,
+    /// The block device or file.
+    pub(crate) backing: Backing,
     /// The share of the exported device.
     pub(crate) share: DevShare,
 }
@@ -91,7 +105,27 @@ impl SessDev {
 
     /// The OPEN_RSP describing the device (C `rnbd_srv_fill_msg_open_rsp`).
     pub(crate) fn open_rsp(&self, open: &OpenDev) -> OpenRsp {
-        let b = &open.bdev;
+        match &open.backing {
+            Backing::Bdev(b) => self.bdev_rsp(b),
+            Backing::File(f) => OpenRsp {
+                device_id: self.id,
+                nsectors: f.size() >> SECTOR_SHIFT,
+                max_hw_sectors: FILE_MAX_SECTORS,
+                // CAST: `SECTOR_SIZE` is 512.
+                physical_block_size: SECTOR_SIZE as u16,
+                // CAST: As above.
+                logical_block_size: SECTOR_SIZE as u16,
+                max_segments: FILE_MAX_SEGMENTS,
+                // Through the page cache: flushes become `vfs_fsync`, FUA writes
+                // `vfs_fsync_range`. No discard nor write-zeroes.
+                cache_policy: CACHE_WRITEBACK | CACHE_FUA,
+                ..OpenRsp::default()
+            },
+        }
+    }
+
+    /// The OPEN_RSP of a block device, from its limits.
+    fn bdev_rsp(&self, b: &Bdev) -> OpenRsp {
         let mut cache_policy = 0;
         if b.write_cache() {
             cache_policy |= CACHE_WRITEBACK;

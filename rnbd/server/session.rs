@@ -10,12 +10,13 @@ use crate::block::{
 };
 use crate::dev::Server;
 use crate::dev_path::{full_path, PathError, PATH_MAX};
+use crate::file::File;
 use crate::proto::{
     self, AccessMode, Io, Open, Request, OPEN_RSP_LEN, PROTO_VER_MAJOR, SESS_INFO_LEN,
 };
 use crate::ratelimit::pr_err_ratelimited;
 use crate::rtrs::srv::{SrvOp, SrvSess};
-use crate::sess_dev::{OpenDev, SessDev};
+use crate::sess_dev::{Backing, OpenDev, SessDev};
 use crate::sysfs::Kobject;
 use core::sync::atomic::{AtomicU8, Ordering};
 use kernel::{
@@ -203,11 +204,7 @@ impl Session {
             }
         };
         let path = CStr::from_bytes_with_nul(&path[..=len]).map_err(|_| EINVAL)?;
-        let mode = match msg.access_mode {
-            AccessMode::Ro => Mode::Read,
-            AccessMode::Rw | AccessMode::Migration => Mode::ReadWrite,
-        };
-        let bdev = Bdev::open(path, mode, None).inspect_err(|e| {
+        let (backing, name) = open_backing(path, msg.access_mode).inspect_err(|e| {
             pr_err!(
                 "Opening device '{}' on session {} failed, failed to open the block device, err: {:?}\n",
                 path,
@@ -215,15 +212,20 @@ impl Session {
                 e
             );
         })?;
-        let bdev = Arc::new(bdev, GFP_KERNEL)?;
-        let share = self.server.share(&bdev, msg.access_mode, &self.name)?;
+        let share = match &backing {
+            Backing::Bdev(b) => {
+                self.server
+                    .share(name, Some(b.disk_kobject()), msg.access_mode, &self.name)?
+            }
+            Backing::File(_) => self.server.share(name, None, msg.access_mode, &self.name)?,
+        };
         let dev = share.dev().clone();
         let sess_dev = SessDev::new(
             self.clone(),
             id,
             msg.access_mode,
             msg.dev_name,
-            OpenDev { bdev, share },
+            OpenDev { backing, share },
         )?;
         let dir = Kobject::new(
             dev.sessions().kobject(),
@@ -347,7 +349,7 @@ impl Session {
     }
 
     /// IO (§14.6, C `process_rdma`): one bio over the request's data, answered when it ends.
-    fn io(&self, op: SrvOp, io: Io, usr_len: usize) {
+    fn io(&self, mut op: SrvOp, io: Io, usr_len: usize) {
         let sess_dev = match self
             .ids
             .lock()
@@ -400,7 +402,25 @@ impl Session {
             } else {
                 0
             };
-        let bdev = pass.bdev.clone();
+        let bdev = match &pass.backing {
+            Backing::Bdev(b) => b.clone(),
+            Backing::File(f) => {
+                let res = file_io(f, &mut op, &io);
+                if let Err(e) = res {
+                    pr_err_ratelimited!(
+                        "{}: {:?} of {} bytes at sector {} on file device {}: {:?}\n",
+                        self.name(),
+                        io.op,
+                        io.bi_size,
+                        io.sector,
+                        io.device_id,
+                        e
+                    );
+                }
+                drop(pass);
+                return op.resp_rdma(res);
+            }
+        };
         if op.data_len() == 0 {
             // Flush, discard, write zeroes, secure erase: the size is in the message.
             let nr_sectors = io.bi_size >> SECTOR_SHIFT;
@@ -450,6 +470,58 @@ impl Session {
                 pr_err_ratelimited!("{}: {:?} refused: {:?}\n", self.name(), io.op, e);
                 op.resp_rdma(Err(e));
             }
+        }
+    }
+}
+
+/// Opens what `path` names: a block device as C does, or else (`ENOTBLK`) a regular file.
+/// Returns it with the name of its directory under `ctl/devices/`: the kernel name of the
+/// block device, or the file's path with `/` written as `!`.
+fn open_backing(path: &CStr, access: AccessMode) -> Result<(Backing, CString)> {
+    let mode = match access {
+        AccessMode::Ro => Mode::Read,
+        AccessMode::Rw | AccessMode::Migration => Mode::ReadWrite,
+    };
+    match Bdev::open(path, mode, None) {
+        Ok(bdev) => {
+            let name = bdev.name()?;
+            Ok((Backing::Bdev(Arc::new(bdev, GFP_KERNEL)?), name))
+        }
+        Err(e) if e == crate::error::errno!(ENOTBLK) => {
+            let file = File::open(path, mode == Mode::ReadWrite)?;
+            let mut name = KVec::with_capacity(path.len() + 1, GFP_KERNEL)?;
+            for &b in path.as_bytes() {
+                name.push(if b == b'/' { b'!' } else { b }, GFP_KERNEL)?;
+            }
+            name.push(0, GFP_KERNEL)?;
+            let name = CStr::from_bytes_with_nul(&name).map_err(|_| EINVAL)?;
+            Ok((Backing::File(file), name.to_cstring()?))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Serves one request on a file device, synchronously (the RTRS callback may sleep).
+fn file_io(file: &File, op: &mut SrvOp, io: &Io) -> Result {
+    let pos = io.sector.checked_mul(1 << SECTOR_SHIFT).ok_or(EINVAL)?;
+    let data = op.data_mut();
+    let len = u64::try_from(data.len())?;
+    match io.op {
+        proto::Op::Read | proto::Op::Write if data.len() != usize::try_from(io.bi_size)? => {
+            Err(EINVAL)
+        }
+        proto::Op::Read => file.read_at(data, pos),
+        proto::Op::Write => {
+            file.write_at(data, pos)?;
+            if io.flags & proto::F_FUA != 0 {
+                file.sync_range(pos, len)?;
+            }
+            Ok(())
+        }
+        proto::Op::Flush => file.sync(),
+        // Not offered in the OPEN_RSP of a file.
+        proto::Op::Discard | proto::Op::SecureErase | proto::Op::WriteZeroes => {
+            Err(crate::error::errno!(EOPNOTSUPP))
         }
     }
 }
