@@ -27,6 +27,8 @@ pub(crate) unsafe trait ParamType: Copy + 'static {}
 unsafe impl ParamType for i32 {}
 // SAFETY: C `unsigned int` is `u32` on every Linux target.
 unsafe impl ParamType for u32 {}
+// SAFETY: C `unsigned short` (`ushort` parameters) is `u16` on every Linux target.
+unsafe impl ParamType for u16 {}
 // SAFETY: C `_Bool` has the layout of Rust `bool`; `param_set_bool` stores only 0 or 1.
 unsafe impl ParamType for bool {}
 
@@ -58,3 +60,37 @@ macro_rules! module_params {
     )*};
 }
 pub(crate) use module_params;
+
+/// Declares a safe getter for a string module parameter backed by a C `char` array of
+/// `glue.c` (the storage of a `kparam_string`, or of a `module_param_cb` with its own setter):
+///
+/// ```ignore
+/// module_param_string! {
+///     /// `dev_search_path` (string, 0444).
+///     pub(crate) fn dev_search_path() -> &'static CStr = rnbd_srv_param_dev_search_path[4096];
+/// }
+/// ```
+///
+/// The C array must have exactly the given length and be exposed read-only (mode `0444` or
+/// `0`), so that it never changes after the module loaded. The getter returns the bytes up to
+/// the first NUL, or an empty string if the array holds none.
+macro_rules! module_param_string {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident() -> &'static CStr = $sym:ident[$len:expr];) => {
+        $(#[$meta])*
+        $vis fn $name() -> &'static ::kernel::str::CStr {
+            extern "C" {
+                static $sym: [u8; $len];
+            }
+            // SAFETY: `glue.c` defines the array with this length and a read-only mode (the
+            // macro's contract): it is valid, initialised and never written after the module
+            // loaded, so a shared `'static` reference is sound.
+            let bytes: &'static [u8; $len] = unsafe { &*core::ptr::addr_of!($sym) };
+            match bytes.iter().position(|&b| b == 0) {
+                Some(nul) => ::kernel::str::CStr::from_bytes_with_nul(&bytes[..=nul])
+                    .unwrap_or(::kernel::c_str!("")),
+                None => ::kernel::c_str!(""),
+            }
+        }
+    };
+}
+pub(crate) use module_param_string;

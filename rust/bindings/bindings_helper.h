@@ -14,6 +14,8 @@
 #include <linux/device/class.h>
 #include <linux/dma-mapping.h>
 #include <linux/errno.h>
+#include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/hdreg.h>
 #include <linux/inet.h>
 #include <linux/in.h>

@@ -8,10 +8,17 @@
 //! `bdev_file_open_by_path()` with `BLK_OPEN_READ`, plus `BLK_OPEN_WRITE` for a read-write
 //! mapping, and a holder, so that a second writer with another holder is refused with
 //! `EBUSY`. The file is given back with `bdev_fput()` when the [`Bdev`] is dropped.
+//!
+//! Crates that include this area include `sysfs` too ([`Bdev::disk_kobject`]).
 
-use crate::bindings;
+use crate::{bindings, sysfs::KobjectRef};
 use core::ptr::NonNull;
-use kernel::{error::from_err_ptr, prelude::*, str::CStr, ThisModule};
+use kernel::{
+    error::from_err_ptr,
+    prelude::*,
+    str::{CStr, CString},
+    ThisModule,
+};
 
 /// How a block device is opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -176,6 +183,49 @@ impl Bdev {
     pub(crate) fn discard_granularity(&self) -> u32 {
         // SAFETY: `bdev` is valid while the file is open (type invariant).
         unsafe { bindings::bdev_discard_granularity(self.as_raw()) }
+    }
+
+    /// The discard alignment in bytes (`bdev_discard_alignment`).
+    pub(crate) fn discard_alignment(&self) -> u32 {
+        // SAFETY: `bdev` is valid while the file is open (type invariant).
+        unsafe { bindings::bdev_discard_alignment(self.as_raw()) }
+    }
+
+    /// Whether the device has a volatile write cache (`bdev_write_cache`).
+    pub(crate) fn write_cache(&self) -> bool {
+        // SAFETY: `bdev` is valid while the file is open (type invariant).
+        unsafe { bindings::bdev_write_cache(self.as_raw()) }
+    }
+
+    /// Whether the device supports `REQ_FUA` natively (`bdev_fua`).
+    pub(crate) fn fua(&self) -> bool {
+        // SAFETY: `bdev` is valid while the file is open (type invariant).
+        unsafe { bindings::bdev_fua(self.as_raw()) }
+    }
+
+    /// The kernel name of the device (`%pg`: `ram0`, `sda1`, `dm-0`), as in `/proc/partitions`.
+    pub(crate) fn name(&self) -> Result<CString> {
+        // `BDEVNAME_SIZE` (32) holds every name the block layer makes.
+        let mut buf = [0u8; 32];
+        // SAFETY: `bdev` is valid (type invariant); `buf` is writable for its length and
+        // `snprintf` NUL-terminates within it.
+        let len = unsafe { bindings::bdev_name(self.as_raw(), buf.as_mut_ptr().cast(), buf.len()) };
+        let len = usize::try_from(len).map_err(|_| EINVAL)?;
+        if len >= buf.len() {
+            return Err(crate::error::errno!(ENAMETOOLONG));
+        }
+        let name = CStr::from_bytes_with_nul(&buf[..=len]).map_err(|_| EINVAL)?;
+        Ok(name.to_cstring()?)
+    }
+
+    /// The sysfs directory of the whole disk holding the device (for a partition, its
+    /// parent disk), e.g. `/sys/devices/virtual/block/ram0`: the target of a symlink.
+    pub(crate) fn disk_kobject(&self) -> &KobjectRef {
+        // SAFETY: `bdev` is valid while the file is open (type invariant), and so is its disk.
+        let kobj = unsafe { bindings::bdev_disk_kobj(self.as_raw()) };
+        // SAFETY: The open file holds a reference to the disk, whose `struct device` (and
+        // kobject) therefore stays allocated while `self` is borrowed.
+        unsafe { KobjectRef::from_raw(kobj) }
     }
 
     /// The largest write-zeroes in sectors; 0 if not supported.

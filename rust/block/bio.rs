@@ -12,7 +12,9 @@
 //! A [`Bio`] also holds an [`Arc<Bdev>`], so the device stays open while the bio is in
 //! flight. Dropping a [`Bdev`] may sleep: the owner keeps its own reference until its bios
 //! have completed, so that the completion (which may run in interrupt context) never drops
-//! the last one.
+//! the last one. The bio lets go of its reference before the completion closure runs, so an
+//! owner that waits for its closures (the RNBD server waits for the `Pass`es they hold)
+//! drops the last reference itself.
 //!
 //! # Example
 //!
@@ -168,37 +170,68 @@ impl<B: Buffer> Bio<B> {
     /// For [`Op::Read`] and [`Op::Write`] the buffer must be non-empty, aligned to 512 bytes
     /// and a multiple of the logical block size long, and at most `BIO_MAX_VECS` pages.
     /// For the ops without data use [`Bio::without_data`]. Fails with `EBADF` for an op
-    /// that writes on a device that is not [`Bdev::writable`]. May sleep.
+    /// that writes on a device that is not [`Bdev::writable`] (an empty [`Op::Flush`] is
+    /// allowed). May sleep.
     pub(crate) fn new(bdev: &Arc<Bdev>, op: Op, flags: Flags, sector: u64, buf: B) -> Result<Self> {
+        Self::try_new(bdev, op, flags, sector, buf).map_err(|(e, _)| e)
+    }
+
+    /// Like [`Bio::new`], but gives the buffer back with the error, for buffers that must not
+    /// be dropped unused (e.g. a request that still has to be answered).
+    pub(crate) fn try_new(
+        bdev: &Arc<Bdev>,
+        op: Op,
+        flags: Flags,
+        sector: u64,
+        buf: B,
+    ) -> core::result::Result<Self, (Error, B)> {
         if !op.has_data() {
-            return Err(EINVAL);
+            return Err((EINVAL, buf));
         }
         let len = buf.len();
-        let lbs = usize::try_from(bdev.logical_block_size())?;
+        let Ok(lbs) = usize::try_from(bdev.logical_block_size()) else {
+            return Err((EINVAL, buf));
+        };
         // CAST: Only the address is needed, for alignment and page arithmetic.
         let start = buf.as_ptr() as usize;
         if len == 0 || lbs == 0 || len % lbs != 0 || start % SECTOR_SIZE != 0 {
-            return Err(EINVAL);
+            return Err((EINVAL, buf));
         }
         let page = kernel::page::PAGE_SIZE;
-        let nr_vecs = (start + len - 1) / page - start / page + 1;
-        let nr_vecs = u16::try_from(nr_vecs)?;
-        if u32::from(nr_vecs) > bindings::BIO_MAX_VECS {
-            return Err(EINVAL);
-        }
+        let nr_vecs = match u16::try_from((start + len - 1) / page - start / page + 1) {
+            Ok(n) if u32::from(n) <= bindings::BIO_MAX_VECS => n,
+            _ => return Err((EINVAL, buf)),
+        };
         let this = Self::alloc(bdev, op, flags, sector, nr_vecs, buf)?;
+        match this.add_pages(nr_vecs) {
+            Ok(()) => Ok(this),
+            Err(e) => Err((e, this.into_buf())),
+        }
+    }
+
+    /// Adds the pages of the buffer, `nr_vecs` of them.
+    fn add_pages(&self, nr_vecs: u16) -> Result {
+        let page = kernel::page::PAGE_SIZE;
+        let len = self.buf.len();
+        // CAST: Only the address is needed, for page arithmetic.
+        let start = self.buf.as_ptr() as usize;
         let mut off = 0;
+        let mut added_vecs = 0u16;
         while off < len {
             let in_page = (start + off) % page;
             let chunk = core::cmp::min(len - off, page - in_page);
-            let vaddr = this.buf.as_ptr().wrapping_add(off);
+            if added_vecs == nr_vecs {
+                return Err(EINVAL);
+            }
+            let vaddr = self.buf.as_ptr().wrapping_add(off);
             // SAFETY: `vaddr` is in the buffer, which is in the direct map (`Buffer`).
             let pg = unsafe { bindings::virt_to_page(vaddr.cast()) };
-            // SAFETY: The bio is owned (type invariant) and has room for `nr_vecs` pages,
-            // which is how many this loop adds; `chunk` stays inside one page.
+            // SAFETY: The bio is owned (type invariant) and has room for `nr_vecs` pages, of
+            // which fewer than `nr_vecs` were added (checked above); `chunk` stays inside one
+            // page.
             let added = unsafe {
                 bindings::bio_add_page(
-                    this.bio.as_ptr(),
+                    self.bio.as_ptr(),
                     pg,
                     u32::try_from(chunk)?,
                     u32::try_from(in_page)?,
@@ -207,9 +240,27 @@ impl<B: Buffer> Bio<B> {
             if usize::try_from(added)? != chunk {
                 return Err(EINVAL);
             }
+            added_vecs += 1;
             off += chunk;
         }
-        Ok(this)
+        Ok(())
+    }
+
+    /// Frees the bio, which was not submitted, and gives the buffer back.
+    fn into_buf(self) -> B {
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: The bio is owned and was not submitted (type invariant); not used again.
+        unsafe { bindings::bio_put(this.bio.as_ptr()) };
+        // SAFETY: `this` is never used or dropped again, so each field is read exactly once.
+        let (buf, bdev) = unsafe { (core::ptr::read(&this.buf), core::ptr::read(&this.bdev)) };
+        drop(bdev);
+        buf
+    }
+
+    /// Sets the I/O priority (`bio_set_prio`; an `IOPRIO_PRIO_VALUE`).
+    pub(crate) fn set_prio(&mut self, prio: u16) {
+        // SAFETY: The bio is owned and not submitted (type invariant), so it may be written.
+        unsafe { (*self.bio.as_ptr()).bi_ioprio = prio };
     }
 
     /// Allocates the C bio and fills in the device, op, flags and sector.
@@ -220,14 +271,16 @@ impl<B: Buffer> Bio<B> {
         sector: u64,
         nr_vecs: u16,
         buf: B,
-    ) -> Result<Self> {
-        if op.is_write() && !bdev.writable() {
-            return Err(EBADF);
+    ) -> core::result::Result<Self, (Error, B)> {
+        // An empty flush changes no data: the block layer lets it through to a read-only
+        // device (`bio_check_ro`), and so do we.
+        if op.is_write() && op != Op::Flush && !bdev.writable() {
+            return Err((EBADF, buf));
         }
         // The block layer warns about (and fails) cache flags on anything but a write.
         let cache_flags = Flags::FUA.0 | Flags::PREFLUSH.0;
         if flags.0 & cache_flags != 0 && !matches!(op, Op::Write | Op::Flush) {
-            return Err(EINVAL);
+            return Err((EINVAL, buf));
         }
         // SAFETY: The block device is open (invariant of `Bdev`); `GFP_NOIO` may sleep,
         // which the caller allows.
@@ -239,7 +292,9 @@ impl<B: Buffer> Bio<B> {
                 bindings::GFP_NOIO,
             )
         };
-        let bio = NonNull::new(bio).ok_or(ENOMEM)?;
+        let Some(bio) = NonNull::new(bio) else {
+            return Err((ENOMEM, buf));
+        };
         // SAFETY: `bio` was just allocated and is not shared.
         unsafe { (*bio.as_ptr()).bi_iter.bi_sector = sector };
         // INVARIANT: `bio` is owned and has no pages yet; `buf` is owned.
@@ -253,7 +308,8 @@ impl<B: Buffer> Bio<B> {
     /// Submits the bio; `done` is called once with the status and the buffer back.
     ///
     /// `done` may run in any context, including interrupt context, and before this function
-    /// returns (e.g. on `brd`, which completes in the submitter's context).
+    /// returns (e.g. on `brd`, which completes in the submitter's context). The bio's
+    /// reference to the [`Bdev`] is dropped just before `done` is called.
     pub(crate) fn submit<F>(self, done: F) -> Result
     where
         F: FnOnce(Result, B) + Send + 'static,
@@ -321,7 +377,7 @@ impl Bio<NoBuffer> {
         if size >> SECTOR_SHIFT != nr_sectors {
             return Err(EINVAL);
         }
-        let this = Self::alloc(bdev, op, flags, sector, 0, NoBuffer)?;
+        let this = Self::alloc(bdev, op, flags, sector, 0, NoBuffer).map_err(|(e, _)| e)?;
         // SAFETY: The bio is owned and not submitted (type invariant).
         unsafe { (*this.bio.as_ptr()).bi_iter.bi_size = size };
         Ok(this)
@@ -363,5 +419,9 @@ unsafe extern "C" fn end_io<B: Buffer, F: FnOnce(Result, B) + Send + 'static>(
     // the only completion of the bio.
     let inflight = unsafe { KBox::from_raw(private.cast::<Inflight<B, F>>()) };
     let Inflight { buf, done, _bdev } = KBox::into_inner(inflight);
+    // The device reference goes before `done` runs: an owner that waits for its completions
+    // (e.g. through a pass `done` holds) then knows that no bio holds the device any more,
+    // and its own drop of the last reference happens where it may sleep.
+    drop(_bdev);
     done(status_to_result(status), buf);
 }

@@ -22,9 +22,26 @@ unsigned int rnbd_rs_helper_bdev_discard_granularity(struct block_device *bdev)
 	return bdev_discard_granularity(bdev);
 }
 
+/* The sysfs directory of the whole disk holding bdev (a partition's parent disk). */
+struct kobject *rnbd_rs_helper_bdev_disk_kobj(struct block_device *bdev)
+{
+	return &disk_to_dev(bdev->bd_disk)->kobj;
+}
+
+bool rnbd_rs_helper_bdev_fua(struct block_device *bdev)
+{
+	return bdev_fua(bdev);
+}
+
 unsigned int rnbd_rs_helper_bdev_logical_block_size(struct block_device *bdev)
 {
 	return bdev_logical_block_size(bdev);
+}
+
+/* The kernel name of bdev ("%pg": ram0, sda1, dm-0) into buf; the snprintf() result. */
+int rnbd_rs_helper_bdev_name(struct block_device *bdev, char *buf, size_t len)
+{
+	return snprintf(buf, len, "%pg", bdev);
 }
 
 unsigned int rnbd_rs_helper_bdev_max_discard_sectors(struct block_device *bdev)
@@ -61,6 +78,11 @@ unsigned int rnbd_rs_helper_bdev_physical_block_size(struct block_device *bdev)
 int rnbd_rs_helper_bdev_read_only(struct block_device *bdev)
 {
 	return bdev_read_only(bdev);
+}
+
+bool rnbd_rs_helper_bdev_write_cache(struct block_device *bdev)
+{
+	return bdev_write_cache(bdev);
 }
 
 unsigned int rnbd_rs_helper_bdev_write_zeroes_sectors(struct block_device *bdev)

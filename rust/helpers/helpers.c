@@ -11,6 +11,7 @@
 
 #include "blk.c"
 #include "cm.c"
+#include "fs.c"
 #include "misc.c"
 #include "rdma.c"
 #include "sync.c"

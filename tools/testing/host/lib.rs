@@ -10,6 +10,8 @@
 mod addr;
 #[path = "../../../rtrs/common/addr_fmt.rs"]
 mod addr_fmt;
+#[path = "../../../rnbd/server/dev_path.rs"]
+mod dev_path;
 #[path = "../../../rtrs/common/hb.rs"]
 mod hb;
 #[path = "../../../rtrs/common/imm.rs"]
