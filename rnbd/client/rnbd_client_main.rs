@@ -31,8 +31,11 @@ mod error;
 mod rdma;
 
 #[allow(dead_code)]
-#[path = "../../rust/rtrs/mod.rs"]
-mod rtrs;
+#[path = "../../rust/rtrs"]
+mod rtrs {
+    //! The users' side of the `rtrs.h` C API (`rust/README.md`).
+    pub(crate) mod clt;
+}
 
 #[allow(dead_code, unused_imports, unused_macros)]
 #[path = "../../rust/sync/mod.rs"]

@@ -37,8 +37,11 @@ mod params;
 #[path = "../../rust/ratelimit.rs"]
 mod ratelimit;
 #[allow(dead_code)]
-#[path = "../../rust/rtrs/mod.rs"]
-mod rtrs;
+#[path = "../../rust/rtrs"]
+mod rtrs {
+    //! The users' side of the `rtrs.h` C API (`rust/README.md`).
+    pub(crate) mod srv;
+}
 #[allow(dead_code, unused_imports, unused_macros)]
 #[path = "../../rust/sync/mod.rs"]
 mod sync;
