@@ -13,7 +13,7 @@ cd "$repo"
 . scripts/lib.sh
 
 # What make check runs unless CHECK_CONFIGS says otherwise (VM_CONFIGS in scripts/lib.sh).
-DEFAULT_CONFIGS="c-reference rtrs-server-rust rtrs-client-rust rtrs-rust rtrs-rust-noinval rust"
+DEFAULT_CONFIGS="c-reference rtrs-server-rust rtrs-client-rust rtrs-rust rtrs-rust-noinval rnbd-rust client-rust server-rust rust"
 
 configs=${CHECK_CONFIGS:-$DEFAULT_CONFIGS}
 for name in $configs; do

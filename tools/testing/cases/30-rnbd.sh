@@ -331,7 +331,7 @@ case_dev_path_escape() {
 
 # A regular file under dev_search_path is served like a block device (the Rust server);
 # the data lands in the file.
-register regular_file_export 300 "$ALL_MODULES" "C rnbd_server opens block devices only (bdev_file_open_by_path: ENOTBLK)"
+register regular_file_export 300 "$ALL_MODULES" "C rnbd_server opens block devices only (bdev_file_open_by_path: ENOTBLK)" rnbd_server
 case_regular_file_export() {
 	scratch_mount
 	trap scratch_cleanup EXIT

@@ -90,7 +90,7 @@ for c in "${order[@]}"; do
 	tag=$(pending_tag ${CASE_USES[$c]})
 	creason=${CASE_C_XFAIL[$c]:-}
 	if [ -n "$creason" ] && [ -z "$tag" ]; then
-		for m in ${CASE_USES[$c]}; do [ "$(impl_of "$m")" = c ] || creason=; done
+		for m in ${CASE_C_XFAIL_BY[$c]}; do [ "$(impl_of "$m")" = c ] || creason=; done
 	fi
 	if [ -z "$creason" ] && [ "$SOFT_RDMA" = siw ] && [ -z "$tag" ] && [[ " ${CASE_USES[$c]} " = *" rtrs_"* ]] \
 		&& { [ "$RTRS_CLIENT" = c ] || [ "$RTRS_SERVER" = c ]; }; then
