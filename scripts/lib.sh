@@ -52,7 +52,7 @@ boot_guest() {
 }
 
 # The IO cases, run again with always_invalidate=N.
-NOINVAL_CASES=fio_verify_brd,two_paths_disconnect,server_path_disconnect,remove_path_add_path,mpath_verify_round_robin,server_restart
+NOINVAL_CASES=fio_verify_brd,fio_verify_flush_fua,unmap_force_io,two_paths_disconnect,server_path_disconnect,remove_path_add_path,mpath_verify_round_robin,server_restart
 
 # The named VM configurations: name; the implementation (rust|c) of RTRS_CLIENT,
 # RTRS_SERVER, RNBD_CLIENT, RNBD_SERVER; the rtrs_server parameters (RTRS_SRV_PARAMS, "-"

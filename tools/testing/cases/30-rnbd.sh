@@ -187,6 +187,63 @@ map_fails() {
 	local e=$1 s=$2 p=$3; shift 3
 	expect_write "$e" "$RNBD_CTL/map_device" "sessname=$s path=ip:$ADDR1 device_path=$p $*"
 }
+# modes_are SESS rnbdN MODE: access_mode on the client disk and in the server's session dir.
+modes_are() {
+	local srv=$RNBD_SRV_CTL/devices/ram${4:-0}/sessions/$1 ro=0
+	[ "$3" = ro ] && ro=1
+	[ "$(read_attr "/sys/block/$2/rnbd/access_mode")" = "$3" ] || fail "$2 access_mode is not $3"
+	[ "$(read_attr "$srv/access_mode")" = "$3" ] || fail "$srv/access_mode is not $3"
+	[ "$(read_attr "$srv/read_only")" = $ro ] || fail "$srv/read_only is not $ro"
+}
+
+# The access-mode rules of wire-protocol §14.5 step 6 across sessions: ro always, one rw,
+# migration while there are fewer than two writers; same device twice in a session: EEXIST.
+register access_modes 600 "$ALL_MODULES"
+case_access_modes() {
+	# ro + ro
+	map s_a /dev/ram1 access_mode=ro; local a1=${DEV#/dev/}
+	map s_b /dev/ram1 access_mode=ro; local b1=${DEV#/dev/}
+	modes_are s_a "$a1" ro 1
+	modes_are s_b "$b1" ro 1
+	# one rw; a second rw is refused, in another session and under another path string
+	map s_a /dev/ram0; local a0=${DEV#/dev/}
+	modes_are s_a "$a0" rw
+	map_fails EPERM s_b /dev/ram0
+	map_fails EPERM s_b /dev/ram0 access_mode=rw
+	# the same device_path twice in one session: the client refuses (EEXIST)
+	map_fails EEXIST s_a /dev/ram0 access_mode=ro
+	# the same device under another string in the same session: the write count comes
+	# first (EPERM). (A ro open of it would find the session's directory there: the C
+	# server then deadlocks on srv_dev->lock in the kobject release of its error path.)
+	map_fails EPERM s_a //dev/ram0
+	# migration beside the one rw; then two writers: no third, of either kind
+	map s_b /dev/ram0 access_mode=migration; local b0=${DEV#/dev/}
+	modes_are s_b "$b0" migration
+	map_fails EPERM s_c /dev/ram0 access_mode=migration
+	map_fails EPERM s_c /dev/ram0 access_mode=rw
+	# ro is always allowed
+	map s_c /dev/ram0 access_mode=ro; local c0=$DEV
+	modes_are s_c "${c0#/dev/}" ro
+	[ "$(ls $RNBD_SRV_CTL/devices/ram0/sessions | tr '\n' ' ')" = "s_a s_b s_c " ] \
+		|| fail "ram0 sessions: $(ls $RNBD_SRV_CTL/devices/ram0/sessions | tr '\n' ' ')"
+	# the rw one goes: one writer left, so one migration more is allowed, rw is not
+	unmap /dev/"$a0"
+	map_fails EPERM s_a /dev/ram0
+	map s_a /dev/ram0 access_mode=migration; a0=${DEV#/dev/}
+	modes_are s_a "$a0" migration
+	unmap /dev/"$a0"
+	unmap /dev/"$b0"
+	# no writer: rw again
+	map s_b /dev/ram0; b0=${DEV#/dev/}
+	modes_are s_b "$b0" rw
+	dd if=/dev/zero of="$DEV" bs=4k count=4 oflag=direct status=none || fail "write to rw $DEV"
+	unmap /dev/"$b0"
+	unmap "$c0"
+	unmap /dev/"$a1"
+	unmap /dev/"$b1"
+	expect_clean
+}
+
 # The server's device grows (loop over a tmpfs file); the client keeps its size until the
 # new size is written to rnbd/resize (C sends nothing to the server), then IO reaches the
 # new end. resize takes kstrtoul input (0x hex, leading-0 octal).
