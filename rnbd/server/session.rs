@@ -503,18 +503,24 @@ fn open_backing(path: &CStr, access: AccessMode) -> Result<(Backing, CString)> {
 
 /// Serves one request on a file device, synchronously (the RTRS callback may sleep).
 fn file_io(file: &File, op: &mut SrvOp, io: &Io) -> Result {
-    let pos = io.sector.checked_mul(1 << SECTOR_SHIFT).ok_or(EINVAL)?;
     let data = op.data_mut();
-    let len = u64::try_from(data.len())?;
-    match io.op {
-        proto::Op::Read | proto::Op::Write if data.len() != usize::try_from(io.bi_size)? => {
-            Err(EINVAL)
+    // Only data requests have a position: C clients send a flush's sector as it is (-1).
+    let pos = || -> Result<u64> {
+        if data.len() != usize::try_from(io.bi_size)? {
+            return Err(EINVAL);
         }
-        proto::Op::Read => file.read_at(data, pos),
+        io.sector.checked_mul(1 << SECTOR_SHIFT).ok_or(EINVAL)
+    };
+    match io.op {
+        proto::Op::Read => {
+            let pos = pos()?;
+            file.read_at(data, pos)
+        }
         proto::Op::Write => {
+            let pos = pos()?;
             file.write_at(data, pos)?;
             if io.flags & proto::F_FUA != 0 {
-                file.sync_range(pos, len)?;
+                file.sync_range(pos, u64::try_from(data.len())?)?;
             }
             Ok(())
         }
