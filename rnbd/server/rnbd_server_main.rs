@@ -128,6 +128,7 @@ impl kernel::Module for RnbdServer {
             pr_err!("rtrs_srv_open(), err: {:?}\n", e);
             SERVER.take();
         })?;
+        pr_info!("loaded (port {}, dev_search_path {})\n", port_nr(), dev_search_path());
         Ok(Self {
             rtrs: Some(rtrs),
             _server: server,
@@ -142,5 +143,6 @@ impl Drop for RnbdServer {
         // Every session ends before `rtrs_srv_close` returns.
         drop(self.rtrs.take());
         drop(SERVER.take());
+        pr_info!("unloaded\n");
     }
 }

@@ -51,6 +51,9 @@ use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 use kernel::{new_mutex, pin_init};
 
+/// How often the wait for the INFO_RSP looks for a lost connection, in milliseconds.
+const INFO_POLL_MS: u32 = 100;
+
 /// 4 KiB pages per request MR at most (`RTRS_MAX_SEGMENTS`).
 const MAX_SEGMENTS: u32 = 128;
 
@@ -338,9 +341,19 @@ impl Link {
             }
             e
         };
-        if info.done.wait_timeout_ms(CONNECT_TIMEOUT_MS).is_err() {
-            pr_err!("waiting for the path info response timed out\n");
-            return Err(link_err(errno!(ETIMEDOUT)));
+        // Until the response, a connection lost (the server closed the path) ends the wait
+        // at once, as C's wait on the path state does.
+        let mut waited = 0;
+        while info.done.wait_timeout_ms(INFO_POLL_MS).is_err() {
+            if let Some(con) = cons.iter().find(|c| c.lost()) {
+                pr_err!("connection {} lost before the path info response\n", con.cid);
+                return Err(link_err(errno!(ECONNRESET)));
+            }
+            waited += INFO_POLL_MS;
+            if waited >= CONNECT_TIMEOUT_MS {
+                pr_err!("waiting for the path info response timed out\n");
+                return Err(link_err(errno!(ETIMEDOUT)));
+            }
         }
         if info.ok.load(Ordering::Acquire) == 0 {
             return Err(link_err(errno!(ECONNRESET)));
