@@ -128,7 +128,11 @@ impl kernel::Module for RnbdServer {
             pr_err!("rtrs_srv_open(), err: {:?}\n", e);
             SERVER.take();
         })?;
-        pr_info!("loaded (port {}, dev_search_path {})\n", port_nr(), dev_search_path());
+        pr_info!(
+            "loaded (port {}, dev_search_path {})\n",
+            port_nr(),
+            dev_search_path()
+        );
         Ok(Self {
             rtrs: Some(rtrs),
             _server: server,

@@ -346,7 +346,10 @@ impl Link {
         let mut waited = 0;
         while info.done.wait_timeout_ms(INFO_POLL_MS).is_err() {
             if let Some(con) = cons.iter().find(|c| c.lost()) {
-                pr_err!("connection {} lost before the path info response\n", con.cid);
+                pr_err!(
+                    "connection {} lost before the path info response\n",
+                    con.cid
+                );
                 return Err(link_err(errno!(ECONNRESET)));
             }
             waited += INFO_POLL_MS;
