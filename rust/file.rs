@@ -35,11 +35,14 @@ unsafe impl Send for File {}
 unsafe impl Sync for File {}
 
 impl File {
-    /// Opens the regular file at `path`, for writing too if `writable`. Fails with `ENOTBLK`
-    /// (what opening it as a block device gives) if `path` is not a regular file.
-    pub(crate) fn open(path: &CStr, writable: bool) -> Result<Self> {
+    /// Opens the regular file at `path`, for writing too if `writable`, for direct IO
+    /// (`O_DIRECT`: reads and writes bypass the page cache) if `direct`; `EINVAL` if the
+    /// file system cannot do direct IO. Fails with `ENOTBLK` (what opening it as a block
+    /// device gives) if `path` is not a regular file.
+    pub(crate) fn open(path: &CStr, writable: bool, direct: bool) -> Result<Self> {
         // SAFETY: `path` is NUL-terminated; `filp_open` copies what it needs.
-        let file = from_err_ptr(unsafe { bindings::file_open(path.as_char_ptr(), writable) })?;
+        let file =
+            from_err_ptr(unsafe { bindings::file_open(path.as_char_ptr(), writable, direct) })?;
         let file = NonNull::new(file).ok_or(EINVAL)?;
         // SAFETY: `file` is open (above).
         if !unsafe { bindings::file_is_reg(file.as_ptr()) } {

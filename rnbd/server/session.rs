@@ -488,7 +488,19 @@ fn open_backing(path: &CStr, access: AccessMode) -> Result<(Backing, CString)> {
             Ok((Backing::Bdev(Arc::new(bdev, GFP_KERNEL)?), name))
         }
         Err(e) if e == crate::error::errno!(ENOTBLK) => {
-            let file = File::open(path, mode == Mode::ReadWrite)?;
+            // Direct IO, so the page cache is bypassed (as the IBNBD server did); a file
+            // system without it serves the file through the page cache.
+            let rw = mode == Mode::ReadWrite;
+            let file = match File::open(path, rw, true) {
+                Err(e) if e == EINVAL => {
+                    pr_info!(
+                        "{}: no direct IO on this file system, using the page cache\n",
+                        path
+                    );
+                    File::open(path, rw, false)?
+                }
+                r => r?,
+            };
             let mut name = KVec::with_capacity(path.len() + 1, GFP_KERNEL)?;
             for &b in path.as_bytes() {
                 name.push(if b == b'/' { b'!' } else { b }, GFP_KERNEL)?;

@@ -4,10 +4,10 @@
 #include <linux/fcntl.h>
 #include <linux/fs.h>
 
-/* filp_open() of path for reading, or reading and writing; an ERR_PTR on failure. */
-struct file *rnbd_rs_helper_file_open(const char *path, bool write)
+/* filp_open() of path for reading, or reading and writing, O_DIRECT if direct; an ERR_PTR on failure. */
+struct file *rnbd_rs_helper_file_open(const char *path, bool write, bool direct)
 {
-	return filp_open(path, (write ? O_RDWR : O_RDONLY) | O_LARGEFILE, 0);
+	return filp_open(path, (write ? O_RDWR : O_RDONLY) | O_LARGEFILE | (direct ? O_DIRECT : 0), 0);
 }
 
 bool rnbd_rs_helper_file_is_reg(struct file *file)
