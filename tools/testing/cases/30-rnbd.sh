@@ -346,6 +346,8 @@ case_regular_file_export() {
 	truncate -s 8M $SCRATCH/disk || fail "truncate"
 	map s_file $SCRATCH/disk
 	[ "$(blockdev --getsize64 "$DEV")" = $((8 * M)) ] || fail "$DEV is not 8 MiB"
+	# tmpfs takes O_DIRECT: the file is not served through the page cache.
+	! dmesg | grep -q "no direct IO on this file system" || fail "the file is served through the page cache"
 	fio_run file --filename="$DEV" "${FIO_VERIFY[@]}" --size=4M --fsync=16
 	local pat=$CASE_DIR/pattern got=$CASE_DIR/got
 	head -c $M /dev/urandom > "$pat"
