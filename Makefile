@@ -39,7 +39,7 @@ CASES ?=
 RTRS_SRV_PARAMS ?=
 export RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER SOFT_RDMA CASES FLAVOR RTRS_SRV_PARAMS
 
-.PHONY: all modules deps kernel clippy fmt fmt-check hosttest unsafe-report vmtest bench check demo clean
+.PHONY: all modules deps kernel clippy fmt fmt-check hosttest unsafe-report vmtest bench check matrix demo clean
 
 all: modules
 
@@ -82,6 +82,9 @@ bench:
 
 check:
 	@scripts/check.sh
+
+matrix:
+	@scripts/check.sh --full
 
 demo:
 	@scripts/demo.sh

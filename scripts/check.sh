@@ -2,11 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # make check: every test of the project, from a fresh machine. Installs what is missing,
 # builds (or reuses) the debug kernel, then: host unit tests, rustfmt, the modules under
-# clippy, and the VM suite for each configuration of the matrix below.
+# clippy, and the VM suite for each configuration of the matrix (VM_CONFIGS in
+# scripts/lib.sh), with make check's cases of each (about 75 minutes on 2 cores).
+# 'scripts/check.sh --full' (make matrix) runs every case each configuration takes part in
+# (about 2.5 hours).
 #
 # CHECK_CONFIGS="c-reference rtrs-server-rust" picks configurations by name (default:
-# DEFAULT_CONFIGS); CASES, SOFT_RDMA and FLAVOR are passed on to every VM run.
-# 'scripts/check.sh --list' prints the matrix and what would run.
+# DEFAULT_CONFIGS); CASES, SOFT_RDMA, FLAVOR and MAP_CYCLES are passed on to every VM run.
+# 'scripts/check.sh [--full] --list' prints the matrix and what would run.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -15,6 +18,10 @@ cd "$repo"
 # What make check runs unless CHECK_CONFIGS says otherwise (VM_CONFIGS in scripts/lib.sh).
 DEFAULT_CONFIGS="c-reference rtrs-server-rust rtrs-client-rust rtrs-rust rtrs-rust-noinval rnbd-rust client-rust server-rust rust"
 
+full=
+if [ "${1:-}" = --full ]; then full=full; shift; fi
+# make check maps and unmaps 30 times; make matrix 100 times (blktests rnbd/002).
+[ -n "$full" ] || export MAP_CYCLES=${MAP_CYCLES:-30}
 configs=${CHECK_CONFIGS:-$DEFAULT_CONFIGS}
 for name in $configs; do
 	vm_config "$name" || die "check: unknown configuration '$name' in CHECK_CONFIGS (see scripts/check.sh --list)"
@@ -22,7 +29,7 @@ done
 if [ "${1:-}" = --list ]; then
 	for line in "${VM_CONFIGS[@]}"; do
 		read -r name _ <<<"$line"
-		vm_config "$name"
+		vm_config "$name" $full
 		on=" "; [[ " $configs " = *" $name "* ]] && on="*"
 		printf '%s %-18s RTRS_CLIENT=%-4s RTRS_SERVER=%-4s RNBD_CLIENT=%-4s RNBD_SERVER=%-4s %s results/vmtest/check-%s\n' \
 			"$on" "$name" "$RC" "$RS" "$NC" "$NS" "${SP:+RTRS_SRV_PARAMS=\"$SP\"}${CS:+ CASES=\"$CS\"}" "$name"
@@ -30,7 +37,7 @@ if [ "${1:-}" = --list ]; then
 	echo "(* = runs: ${CHECK_CONFIGS:+CHECK_CONFIGS=}$configs)"
 	exit 0
 fi
-[ $# -eq 0 ] || die "usage: scripts/check.sh [--list]"
+[ $# -eq 0 ] || die "usage: scripts/check.sh [--full] [--list]"
 
 t0=$(date +%s)
 timed() { local s=$(date +%s); "$@"; local rc=$?; step "$*: $(( $(date +%s) - s )) s (exit $rc)"; return $rc; }
@@ -60,7 +67,7 @@ timed make -s modules; count "modules build" $?
 
 summaries=()
 for name in $configs; do
-	vm_config "$name"
+	vm_config "$name" $full
 	res=results/vmtest/check-$name
 	rm -f "$res/summary"
 	RESULTS=$repo/$res RTRS_SRV_PARAMS=$SP CASES=${CASES:-$CS} timed make -s vmtest IMPL= \
@@ -78,7 +85,7 @@ for name in $configs; do
 done
 
 echo
-echo "== make check ($(( $(date +%s) - t0 )) s)"
+echo "== make ${full:+matrix}${full:-check} ($(( $(date +%s) - t0 )) s)"
 printf '  %s\n' "${summaries[@]}"
 [ ${#fails[@]} -eq 0 ] || { echo "failed:"; printf '  %s\n' "${fails[@]}"; }
 echo "check: $passed passed, $failed failed"

@@ -16,9 +16,9 @@ die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
 # boot_guest FLAVOR OUT TIMEOUT SCRIPT: writes OUT/config.sh from the environment (REPO,
 # RTRS_CLIENT, RTRS_SERVER, RNBD_CLIENT, RNBD_SERVER, SOFT_RDMA, CASES, RTRS_SRV_PARAMS,
-# SUITE, BENCH_RUNTIME), then boots the cached FLAVOR kernel under QEMU/TCG with virtme-ng
-# (host root read-only, OUT writable, a user-mode NIC) and runs "SCRIPT OUT" inside. The
-# console goes to OUT/console.log.
+# SUITE, BENCH_RUNTIME, MAP_CYCLES), then boots the cached FLAVOR kernel under QEMU/TCG
+# with virtme-ng (host root read-only, OUT writable, a user-mode NIC) and runs "SCRIPT OUT"
+# inside. The console goes to OUT/console.log.
 # Returns the exit status of the VM run (124 on time-out).
 boot_guest() {
 	local flavor=$1 out=$2 limit=$3 script=$4 kdir
@@ -40,6 +40,7 @@ boot_guest() {
 	RTRS_SRV_PARAMS='${RTRS_SRV_PARAMS:-}'
 	SUITE=${SUITE:-cases}
 	BENCH_RUNTIME=${BENCH_RUNTIME:-30}
+	MAP_CYCLES=${MAP_CYCLES:-100}
 	CFG
 	# One VM at a time on this machine: TCG guests starve each other (heartbeats time out).
 	exec 9>"$CACHE/vm.lock"
@@ -52,39 +53,46 @@ boot_guest() {
 }
 
 # Case groups for the configurations below (tools/testing/cases/*.sh has them all).
-# The conformance suite, without the 100 map/unmap cycles.
+# The conformance suite, without the map/unmap cycles.
 CONFORMANCE=modules_load_unload,map_unmap_brd,map_unmap_null_blk,rnbd_numbering,sysfs_abi,fio_verify_brd,access_mode_ro,map_bad_input,two_paths_disconnect,server_path_disconnect,mpath_policy_switch
 # RNBD IO under verification, and the RNBD rules (access modes, resize, paths, files).
 RNBD_IO=fio_verify_flush_fua,discard_write_zeroes,loop_tmpfs_verify,unmap_force_io
 RNBD_RULES=access_modes,resize_seen,dev_path_escape,regular_file_export
+# Multipath under fio verify, one case per policy.
+MPATH_VERIFY=mpath_verify_round_robin,mpath_verify_min_inflight,mpath_verify_min_latency
 # The IO cases, run again with always_invalidate=N.
 NOINVAL_CASES=fio_verify_brd,fio_verify_flush_fua,unmap_force_io,two_paths_disconnect,server_path_disconnect,remove_path_add_path,mpath_verify_round_robin,server_restart
 
 # The named VM configurations: name; the implementation (rust|c) of RTRS_CLIENT,
 # RTRS_SERVER, RNBD_CLIENT, RNBD_SERVER; the rtrs_server parameters (RTRS_SRV_PARAMS, "-"
-# for none, "," between several); the cases to run ("-" for all, "," between several, a
-# leading "-" leaves a case out). The all-C and all-Rust sets run everything; each mix runs
-# what its Rust part takes part in (make check takes about 2.5 hours on 2 cores).
+# for none, "," between several); the cases make check runs; the cases make matrix runs
+# ("-" for all, "," between several, a leading "-" leaves a case out).
+# make check (CI: at most 90 minutes on 2 cores) runs in each mix what the issues accept it
+# by: the conformance suite everywhere, the multipath, restart and always_invalidate=N
+# cases where Rust RTRS is on both sides, the RNBD IO and rules where Rust RNBD is, and
+# every case with everything in Rust (map/unmap cycles: 30). make matrix runs every case
+# each mix takes part in (100 cycles; about 2.5 hours).
 VM_CONFIGS=(
-	"c-reference        c    c    c    c    -                    -"
-	"rtrs-server-rust   c    rust c    c    -                    $CONFORMANCE"
-	"rtrs-client-rust   rust c    c    c    -                    $CONFORMANCE"
-	"rtrs-rust          rust rust c    c    -                    -map_unmap_cycles,-access_modes,-resize_seen,-dev_path_escape,-regular_file_export"
-	"rtrs-rust-noinval  rust rust c    c    always_invalidate=N  $NOINVAL_CASES"
-	"rnbd-rust          c    c    rust rust -                    $CONFORMANCE,map_unmap_cycles,$RNBD_IO,$RNBD_RULES,remove_last_path,server_restart"
-	"client-rust        rust c    rust c    -                    $CONFORMANCE,$RNBD_IO,access_modes,resize_seen,remove_last_path,path_addresses,server_restart"
-	"server-rust        c    rust c    rust -                    $CONFORMANCE,$RNBD_IO,$RNBD_RULES,remove_path_add_path,server_restart"
-	"rust               rust rust rust rust -                    -"
+	"c-reference        c    c    c    c    -                    $CONFORMANCE -"
+	"rtrs-server-rust   c    rust c    c    -                    $CONFORMANCE $CONFORMANCE"
+	"rtrs-client-rust   rust c    c    c    -                    $CONFORMANCE $CONFORMANCE"
+	"rtrs-rust          rust rust c    c    -                    $CONFORMANCE,remove_path_add_path,$MPATH_VERIFY,server_restart,fio_verify_flush_fua,unmap_force_io,poll_queues_remap -map_unmap_cycles,-access_modes,-resize_seen,-dev_path_escape,-regular_file_export"
+	"rtrs-rust-noinval  rust rust c    c    always_invalidate=N  fio_verify_brd,fio_verify_flush_fua,two_paths_disconnect,remove_path_add_path,mpath_verify_round_robin,server_restart $NOINVAL_CASES"
+	"rnbd-rust          c    c    rust rust -                    $CONFORMANCE,$RNBD_IO,poll_queues_remap,server_restart $CONFORMANCE,map_unmap_cycles,$RNBD_IO,$RNBD_RULES,poll_queues_remap,remove_last_path,server_restart"
+	"client-rust        rust c    rust c    -                    $CONFORMANCE,fio_verify_flush_fua,unmap_force_io,poll_queues_remap,path_addresses,server_restart $CONFORMANCE,$RNBD_IO,access_modes,resize_seen,poll_queues_remap,remove_last_path,path_addresses,server_restart"
+	"server-rust        c    rust c    rust -                    $CONFORMANCE,$RNBD_IO,$RNBD_RULES,server_restart $CONFORMANCE,$RNBD_IO,$RNBD_RULES,remove_path_add_path,server_restart"
+	"rust               rust rust rust rust -                    - -"
 )
 
-# vm_config NAME: sets RC RS NC NS (rtrs client/server, rnbd client/server), SP (server
-# parameters) and CS (cases, empty for all), space-separated, of a named configuration;
-# 1 if NAME is unknown.
+# vm_config NAME [full]: sets RC RS NC NS (rtrs client/server, rnbd client/server), SP
+# (server parameters) and CS (cases: make check's, or make matrix's with "full"; empty for
+# all), space-separated, of a named configuration; 1 if NAME is unknown.
 vm_config() {
-	local line name sp cs
+	local line name sp cs full
 	for line in "${VM_CONFIGS[@]}"; do
-		read -r name RC RS NC NS sp cs <<<"$line"
+		read -r name RC RS NC NS sp cs full <<<"$line"
 		[ "$name" = "$1" ] || continue
+		[ "${2:-}" != full ] || cs=$full
 		SP=${sp//,/ } CS=${cs//,/ }
 		[ "$SP" != - ] || SP=
 		[ "$CS" != - ] || CS=

@@ -46,6 +46,7 @@ use crate::sync::{
     RcuArc, TryLock,
 };
 use crate::{cpu, errno, msg};
+use core::num::NonZeroU32;
 use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
@@ -148,7 +149,7 @@ pub(crate) struct Conns {
     /// `max_io_size + max_hdr_size`.
     chunk_size: u32,
     /// Signal every n-th IO work request (`min(QD, 512)`).
-    signal_interval: u32,
+    signal_interval: NonZeroU32,
     /// How a request's chunk and offset go into the immediate data.
     layout: ImmLayout,
     /// Completion target of heartbeats and their answers, allocated once: answers are sent
@@ -446,7 +447,10 @@ impl Conns {
                 path: path.clone(),
                 acc: link.acc,
                 chunk_size: link.chunk_size,
-                signal_interval: u32::from(link.acc.queue_depth).min(SERVICE_CON_QUEUE_DEPTH),
+                signal_interval: NonZeroU32::new(
+                    u32::from(link.acc.queue_depth).min(SERVICE_CON_QUEUE_DEPTH),
+                )
+                .unwrap_or(NonZeroU32::MIN),
                 layout: ImmLayout::new(link.acc.queue_depth),
                 hb_done,
                 rbufs: link.rbufs,

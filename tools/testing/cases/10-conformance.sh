@@ -153,7 +153,7 @@ case_sysfs_abi() {
 register fio_verify_brd 600 "$ALL_MODULES"
 case_fio_verify_brd() {
 	map s_fio /dev/ram0
-	fio_run verify --filename="$DEV" "${FIO_VERIFY[@]}" --size=32M
+	fio_run verify --filename="$DEV" "${FIO_VERIFY[@]}" --size=16M
 	unmap "$DEV"
 	expect_clean
 }
@@ -224,16 +224,27 @@ case_map_bad_input() {
 	expect_clean
 }
 
-# start_fio_verify SECONDS: time-based crc32c write+verify on DEV in the background. When
-# the case ends early, fio is stopped with it: left running, it would reopen DEV after the
-# clean-up unmapped it and create a regular file there, which breaks every later case.
+# start_fio_verify SECONDS: time-based crc32c write+verify on DEV in the background, for at
+# most SECONDS; stop_fio_verify ends it once the case has done what it runs under IO (every
+# 256 writes are read back and checked while it runs). When the case ends early, fio is
+# stopped with it: left running, it would reopen DEV after the clean-up unmapped it and
+# create a regular file there, which breaks every later case.
 start_fio_verify() {
 	fio --name=mpath --output="$CASE_DIR/fio-mpath.log" --filename="$DEV" "${FIO_VERIFY[@]}" \
 		--size=32M --time_based --runtime="$1" --verify_backlog=256 &
 	FIO_PID=$!
 	trap 'kill $FIO_PID 2>/dev/null && wait $FIO_PID' EXIT
-	sleep 2
+	# fio can take a while to start under TCG: the case begins once writes complete.
+	wait_until 120 eval '[ "$(awk "{ print \$5 }" /sys/block/${DEV#/dev/}/stat)" -gt 0 ]' \
+		|| fail "fio wrote nothing in 120 s: $(cat "$CASE_DIR/fio-mpath.log")"
 	kill -0 $FIO_PID 2>/dev/null || fail "fio did not start: $(cat "$CASE_DIR/fio-mpath.log")"
+}
+# stop_fio_verify: fio ends its run as at the end of its runtime (SIGINT), then as
+# wait_fio_verify. Fails if fio had already ended.
+stop_fio_verify() {
+	kill -0 $FIO_PID 2>/dev/null || fail "fio ended before the case was done: $(tail -3 "$CASE_DIR/fio-mpath.log")"
+	kill -INT $FIO_PID
+	wait_fio_verify
 }
 wait_fio_verify() {
 	wait $FIO_PID || fail "fio verify failed: $(grep -m3 -iE 'err|verify' "$CASE_DIR/fio-mpath.log" | tr '\n' ' ')"
@@ -248,7 +259,7 @@ case_two_paths_disconnect() {
 	map s_mp /dev/ram0 "path=ip:$ADDR1 path=ip:$ADDR2"
 	local p
 	p=$(path_dir s_mp "$ADDR1") || fail "no client path to $ADDR1"
-	start_fio_verify 40
+	start_fio_verify 120
 	expect_write OK "$p/disconnect" 1
 	[ "$(cat "$p/state")" = disconnected ] || fail "path not disconnected after disconnect"
 	sleep 5
@@ -256,7 +267,7 @@ case_two_paths_disconnect() {
 	expect_write OK "$p/reconnect" 1
 	path_connected "$p" || fail "path not connected after reconnect"
 	sleep 5
-	wait_fio_verify
+	stop_fio_verify
 	unmap "$DEV"
 	expect_clean
 }
@@ -270,12 +281,13 @@ case_server_path_disconnect() {
 	cp=$(path_dir s_sd "$ADDR2") || fail "no client path to $ADDR2"
 	wait_until 10 test -d /sys/class/rtrs-server/s_sd || fail "no server session"
 	sp=$(ls -d /sys/class/rtrs-server/s_sd/paths/*@ip:$ADDR2) || fail "no server path to $ADDR2"
-	start_fio_verify 60
+	start_fio_verify 180
 	expect_write OK "$sp/disconnect" 1
 	wait_until 20 eval '! path_connected "$cp"' || fail "client did not see the server disconnect"
 	wait_until 90 path_connected "$cp" || fail "client path did not reconnect within 90 s (C delay: 30 s + up to 8 s)"
 	[ "$(cut -d' ' -f1 "$cp/stats/reconnects")" -ge 1 ] || fail "reconnects counter did not move"
-	wait_fio_verify
+	sleep 3
+	stop_fio_verify
 	unmap "$DEV"
 	expect_clean
 }
@@ -285,7 +297,7 @@ register mpath_policy_switch 600 "$ALL_MODULES"
 case_mpath_policy_switch() {
 	map s_pol /dev/ram0 "path=ip:$ADDR1 path=ip:$ADDR2"
 	local f=/sys/class/rtrs-client/s_pol/mpath_policy
-	start_fio_verify 40
+	start_fio_verify 120
 	local w want round
 	for round in 1 2; do
 		for w in round-robin:'round-robin (RR: 0)' 1:'min-inflight (MI: 1)' ML:'min-latency (ML: 2)' \
@@ -294,13 +306,13 @@ case_mpath_policy_switch() {
 			want=${w#*:}
 			expect_write OK $f "${w%%:*}"
 			[ "$(cat $f)" = "$want" ] || fail "after '${w%%:*}' mpath_policy reads '$(cat $f)'"
-			sleep 1
+			sleep 0.5
 		done
 	done
 	expect_write EINVAL $f 3
 	expect_write EINVAL $f bogus
 	[ "$(cat $f)" = 'min-latency (ML: 2)' ] || fail "a bad write changed the policy"
-	wait_fio_verify
+	stop_fio_verify
 	# Both paths carried IO.
 	local p
 	for p in /sys/class/rtrs-client/s_pol/paths/*; do
@@ -310,11 +322,11 @@ case_mpath_policy_switch() {
 	expect_clean
 }
 
-# 100 map/unmap cycles (blktests rnbd/002).
+# MAP_CYCLES (default 100) map/unmap cycles (blktests rnbd/002).
 register map_unmap_cycles 900 "$ALL_MODULES"
 case_map_unmap_cycles() {
 	local i
-	for i in $(seq 100); do
+	for i in $(seq "${MAP_CYCLES:-100}"); do
 		map s_cyc /dev/ram0
 		[ "$DEV" = /dev/rnbd0 ] || fail "cycle $i mapped $DEV"
 		unmap "$DEV"

@@ -31,7 +31,7 @@ case_remove_path_add_path() {
 	expect_write OK $s/mpath_policy round-robin
 	p=$(path_dir s_rp "$ADDR2") || fail "no client path to $ADDR2"
 	name=${p##*/}
-	start_fio_verify 120
+	start_fio_verify 300
 	# fio itself can take a minute to start under TCG; then round-robin uses both paths.
 	local p1
 	p1=$(path_dir s_rp "$ADDR1") || fail "no client path to $ADDR1"
@@ -64,7 +64,7 @@ case_remove_path_add_path() {
 	wait_until 10 srv_has_path s_rp "$ADDR2" || fail "server has no path to $ADDR2 after add_path"
 	wait_until 60 eval '[ "$(rdma_col "$p" 3)" -gt 0 ]' \
 		|| fail "the added path carries no writes in 60 s: $(cat $s/paths/*/stats/rdma | tr '\n' ' ')"
-	wait_fio_verify
+	stop_fio_verify
 	unmap "$DEV"
 	expect_clean
 }

@@ -357,3 +357,35 @@ case_regular_file_export() {
 	unmap "$DEV"
 	expect_clean
 }
+
+# nr_poll_queues: the disk has one hardware queue per online CPU plus the poll queues and
+# polls (queue/io_poll); polled O_DIRECT IO (pvsync2 with RWF_HIPRI, completed only by
+# polling the poll connections) verifies. remap_device: EALREADY on an open device; with
+# every path disconnected the device is closed and a remap fails as the request does
+# (ECONNABORTED); after a reconnect it is open again.
+register poll_queues_remap 300 "$ALL_MODULES"
+case_poll_queues_remap() {
+	map s_poll /dev/ram0 "path=ip:$ADDR1 path=ip:$ADDR2 nr_poll_queues=1"
+	local n=${DEV#/dev/} s=/sys/class/rtrs-client/s_poll
+	[ "$(read_attr /sys/block/$n/rnbd/nr_poll_queues)" = 1 ] || fail "nr_poll_queues reads '$(cat /sys/block/$n/rnbd/nr_poll_queues)'"
+	local hw
+	hw=$(ls -d /sys/block/$n/mq/[0-9]* | wc -l)
+	[ "$hw" = $(($(nproc) + 1)) ] || fail "$n has $hw hardware queues, expected $(nproc) + 1 poll queue"
+	[ "$(qattr "$n" io_poll)" = 1 ] || fail "$n: queue/io_poll reads '$(qattr "$n" io_poll)'"
+	fio_run polled --filename="$DEV" --direct=1 --ioengine=pvsync2 --hipri=1 --rw=randwrite --bs=4k \
+		--size=4M --verify=crc32c --verify_fatal=1 --do_verify=1 --exitall_on_error=1
+	local r=/sys/block/$n/rnbd/remap_device
+	expect_write EINVAL $r 2
+	expect_write EALREADY $r 1
+	local p
+	for p in $s/paths/*; do expect_write OK "$p/disconnect" 1; done
+	wait_until 20 dev_state_is $n closed || fail "$n state is '$(cat /sys/block/$n/rnbd/state)' with every path disconnected"
+	expect_write ECONNABORTED $r 1
+	p=$(path_dir s_poll "$ADDR1") || fail "no client path to $ADDR1"
+	expect_write OK "$p/reconnect" 1
+	wait_until 30 dev_state_is $n open || fail "$n not open after a reconnect: '$(cat /sys/block/$n/rnbd/state)'"
+	expect_write EALREADY $r 1
+	dd if="$DEV" of=/dev/null bs=64k count=16 iflag=direct status=none || fail "read from $DEV after the remap"
+	unmap "$DEV"
+	expect_clean
+}
