@@ -239,16 +239,28 @@ start_fio_verify() {
 		|| fail "fio wrote nothing in 120 s: $(cat "$CASE_DIR/fio-mpath.log")"
 	kill -0 $FIO_PID 2>/dev/null || fail "fio did not start: $(cat "$CASE_DIR/fio-mpath.log")"
 }
-# stop_fio_verify: fio ends its run as at the end of its runtime (SIGINT), then as
-# wait_fio_verify. Fails if fio had already ended.
+# stop_fio_verify: fio ends its run early (SIGINT: it stops issuing, completes what is in
+# flight, reports, and exits with 128), then the verdict as wait_fio_verify. Fails if fio
+# had already ended.
 stop_fio_verify() {
 	kill -0 $FIO_PID 2>/dev/null || fail "fio ended before the case was done: $(tail -3 "$CASE_DIR/fio-mpath.log")"
 	kill -INT $FIO_PID
-	wait_fio_verify
+	local rc=0
+	wait $FIO_PID || rc=$?
+	[ $rc = 0 ] || { [ $rc = 128 ] && grep -q "terminating on signal 2" "$CASE_DIR/fio-mpath.log"; } \
+		|| fail "fio verify failed (exit $rc): $(grep -m3 -iE 'err|verify' "$CASE_DIR/fio-mpath.log" | tr '\n' ' ')"
+	fio_verdict
 }
 wait_fio_verify() {
 	wait $FIO_PID || fail "fio verify failed: $(grep -m3 -iE 'err|verify' "$CASE_DIR/fio-mpath.log" | tr '\n' ' ')"
+	fio_verdict
+}
+# fio_verdict: fio's report says no error and that it read back (verified) what it wrote.
+fio_verdict() {
 	grep -q "err= 0" "$CASE_DIR/fio-mpath.log" || fail "fio reports errors"
+	local reads
+	reads=$(sed -n 's/.*issued rwts: total=\([0-9]*\),.*/\1/p' "$CASE_DIR/fio-mpath.log")
+	[ "${reads:-0}" -gt 0 ] || fail "fio verified nothing: $(grep -m1 'issued rwts' "$CASE_DIR/fio-mpath.log")"
 }
 path_dir() { ls -d /sys/class/rtrs-client/$1/paths/*@ip:$2; }
 path_connected() { [ "$(cat "$1/state")" = connected ]; }
