@@ -6,6 +6,7 @@
 #   make                      the four modules against KDIR (default: cached debug kernel)
 #   make vmtest               the VM suite for one configuration (IMPL=, RTRS_CLIENT=, ...)
 #   make unsafe-report        unsafe per directory; fails on unsafe outside rust/
+#   make docs-check           Documentation/: reST by docutils, ABI files against the code
 #   make bench                fio through RNBD/RTRS in the perf kernel (BENCH_CONFIGS=...)
 #   make check                everything: host tests, lint, VM suite for IMPL=c and IMPL=rust
 #   make demo                 map a remote ram disk over soft-RoCE and run fio on it
@@ -39,7 +40,7 @@ CASES ?=
 RTRS_SRV_PARAMS ?=
 export RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER SOFT_RDMA CASES FLAVOR RTRS_SRV_PARAMS
 
-.PHONY: all modules deps kernel clippy fmt fmt-check hosttest unsafe-report vmtest bench check matrix demo clean
+.PHONY: all modules deps kernel clippy fmt fmt-check hosttest unsafe-report docs-check vmtest bench check matrix demo clean
 
 all: modules
 
@@ -70,6 +71,9 @@ fmt-check:
 
 unsafe-report:
 	@scripts/unsafe-report.sh
+
+docs-check:
+	@scripts/check-docs.sh
 
 hosttest:
 	cd tools/testing/host && cargo clippy --quiet --all-targets -- -D warnings && cargo test --quiet

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # make check: every test of the project, from a fresh machine. Installs what is missing,
-# builds (or reuses) the debug kernel, then: host unit tests, rustfmt, the modules under
-# clippy, and the VM suite for each configuration of the matrix (VM_CONFIGS in
-# scripts/lib.sh), with make check's cases of each (about 75 minutes on 2 cores).
+# builds (or reuses) the debug kernel, then: host unit tests, rustfmt, the documentation
+# check, the modules under clippy, and the VM suite for each configuration of the matrix
+# (VM_CONFIGS in scripts/lib.sh), with make check's cases of each (about 75 minutes on 2
+# cores).
 # 'scripts/check.sh --full' (make matrix) runs every case each configuration takes part in
 # (about 2.5 hours).
 #
@@ -61,6 +62,7 @@ passed=$((passed + hp)) failed=$((failed + hf))
 [ "$rc" = 0 ] || { [ "$hf" -gt 0 ] || failed=$((failed + 1)); fails+=("host unit tests"); }
 
 timed make -s fmt-check; count "rustfmt --check" $?
+timed make -s docs-check; count "docs: reST and ABI files" $?
 timed make -s unsafe-report; count "unsafe only in rust/" $?
 timed make -s clippy; count "modules build under CLIPPY=1" $?
 timed make -s modules; count "modules build" $?
