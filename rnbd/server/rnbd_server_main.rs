@@ -12,8 +12,9 @@
 //! Differences from 6.12, on purpose: writes, discards, write-zeroes and secure erases on a
 //! device the session opened read-only are refused with `EPERM` (what the block layer answers
 //! a write to a read-only disk), where C submits them; and a `device_path` naming a regular
-//! file is served from that file (through the page cache, flushes and FUA writes synced;
-//! `ctl/devices/<path with ! for />` without `block_dev`), where C fails with `ENOTBLK`.
+//! file is served from that file (opened for direct IO, or through the page cache where the
+//! file system has no direct IO; flushes and FUA writes synced; `ctl/devices/<path with !
+//! for />` without `block_dev`), where C fails with `ENOTBLK`.
 
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};

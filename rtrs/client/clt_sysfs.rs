@@ -223,7 +223,7 @@ impl AttributeOperations<MPATH_POLICY> for SessFiles {
             pr_err!(
                 "{}: unknown value: '{}'\n",
                 "mpath_policy",
-                trim(input).len()
+                core::str::from_utf8(trim(input)).unwrap_or("?")
             );
             return Err(EINVAL);
         };

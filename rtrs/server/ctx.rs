@@ -134,7 +134,7 @@ impl Client for SrvClient {
             match (ip, ib) {
                 (Ok(ip), Ok(ib)) => l.ids = Some((ip, ib)),
                 (Err(e), _) | (_, Err(e)) => {
-                    pr_err!("Failed to initialize RDMA connection");
+                    pr_err!("Failed to initialize RDMA connection\n");
                     return Err(e);
                 }
             }
