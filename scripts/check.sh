@@ -32,7 +32,7 @@ if [ "${1:-}" = --list ]; then
 		read -r name _ <<<"$line"
 		vm_config "$name" $full
 		on=" "; [[ " $configs " = *" $name "* ]] && on="*"
-		printf '%s %-18s RTRS_CLIENT=%-4s RTRS_SERVER=%-4s RNBD_CLIENT=%-4s RNBD_SERVER=%-4s %s results/vmtest/check-%s\n' \
+		printf '%s %-18s RTRS_CLIENT=%-4s RTRS_SERVER=%-4s RNBD_CLIENT=%-4s RNBD_SERVER=%-4s %s results/vmtest/check/%s\n' \
 			"$on" "$name" "$RC" "$RS" "$NC" "$NS" "${SP:+RTRS_SRV_PARAMS=\"$SP\"}${CS:+ CASES=\"$CS\"}" "$name"
 	done
 	echo "(* = runs: ${CHECK_CONFIGS:+CHECK_CONFIGS=}$configs)"
@@ -67,16 +67,32 @@ timed make -s unsafe-report; count "unsafe only in rust/" $?
 timed make -s clippy; count "modules build under CLIPPY=1" $?
 timed make -s modules; count "modules build" $?
 
-summaries=()
+# The VM suite: one boot of the debug kernel runs the configurations one after another
+# (guest.sh: each loads its module set, runs its cases, and unloads it in final_rmmod).
+# Each writes results/vmtest/check/<name>/; the boot's logs are in results/vmtest/check/.
+boot=$repo/results/vmtest/check
+rm -rf "$boot"
+mkdir -p "$boot"
+REPO=$repo SOFT_RDMA=${SOFT_RDMA:-rxe} FLAVOR=${FLAVOR:-debug}
+runs=()
 for name in $configs; do
 	vm_config "$name" $full
-	res=results/vmtest/check-$name
-	rm -f "$res/summary"
-	RESULTS=$repo/$res RTRS_SRV_PARAMS=$SP CASES=${CASES:-$CS} timed make -s vmtest IMPL= \
-		RTRS_CLIENT=$RC RTRS_SERVER=$RS RNBD_CLIENT=$NC RNBD_SERVER=$NS
+	RTRS_CLIENT=$RC RTRS_SERVER=$RS RNBD_CLIENT=$NC RNBD_SERVER=$NS RTRS_SRV_PARAMS=$SP \
+		CASES=${CASES:-$CS} write_config "$boot/$name"
+	runs+=("$boot/$name")
+done
+s=$(date +%s)
+step "check: one $FLAVOR boot under TCG for: $configs"
+vm_rc=0
+boot_guest "$FLAVOR" "$boot" "${VM_TIMEOUT:-$([ -n "$full" ] && echo 14400 || echo 5000)}" \
+	"$repo/tools/testing/vm/guest.sh" "${runs[@]}" || vm_rc=$?
+step "check: the VM suite took $(( $(date +%s) - s )) s (exit $vm_rc)"
+summaries=()
+for name in $configs; do
+	"$repo/tools/testing/vm/report.sh" "$boot/$name" "$name"
 	rc=$?
-	sum=$(cat "$res/summary" 2>/dev/null)
-	summaries+=("$name: ${sum:-no summary in $res (the run did not finish)}")
+	sum=$(cat "$boot/$name/summary" 2>/dev/null)
+	summaries+=("$name: ${sum:-no summary in $boot/$name (the run did not finish)}")
 	vp=$(sed -n 's/.*: \([0-9]*\) passed.*/\1/p' <<<"$sum")
 	vf=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$sum")
 	passed=$((passed + ${vp:-0})) failed=$((failed + ${vf:-0}))
@@ -85,6 +101,10 @@ for name in $configs; do
 		[ "${vf:-0}" -gt 0 ] || failed=$((failed + 1))
 	fi
 done
+if [ "$vm_rc" != 0 ]; then
+	fails+=("the VM run ended with exit $vm_rc (124: time-out; see $boot/console.log)")
+	failed=$((failed + 1))
+fi
 
 echo
 echo "== make ${full:+matrix}${full:-check} ($(( $(date +%s) - t0 )) s)"

@@ -28,6 +28,7 @@ RTRS_CLIENT=$DEMO_IMPL RTRS_SERVER=$DEMO_IMPL RNBD_CLIENT=$DEMO_IMPL RNBD_SERVER
 SOFT_RDMA=${SOFT_RDMA:-rxe}
 step "demo: booting the $FLAVOR kernel under QEMU (TCG) with the $DEMO_IMPL modules"
 rc=0
+write_config "$out"
 boot_guest "$FLAVOR" "$out" 900 "$repo/scripts/demo-guest.sh" || rc=$?
 if [ -f "$out/demo.txt" ]; then cat "$out/demo.txt"; fi
 [ "$rc" = 0 ] && [ -f "$out/done" ] || die "demo: the guest run failed (exit $rc); logs in $out"

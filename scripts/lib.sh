@@ -14,17 +14,11 @@ KMAKE_OPTS=(LLVM=-19 RUSTC=$RUSTC BINDGEN=$BINDGEN HOSTRUSTC=$RUSTC)
 step() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
-# boot_guest FLAVOR OUT TIMEOUT SCRIPT: writes OUT/config.sh from the environment (REPO,
-# RTRS_CLIENT, RTRS_SERVER, RNBD_CLIENT, RNBD_SERVER, SOFT_RDMA, CASES, RTRS_SRV_PARAMS,
-# SUITE, BENCH_RUNTIME, MAP_CYCLES), then boots the cached FLAVOR kernel under QEMU/TCG
-# with virtme-ng (host root read-only, OUT writable, a user-mode NIC) and runs "SCRIPT OUT"
-# inside. The console goes to OUT/console.log.
-# Returns the exit status of the VM run (124 on time-out).
-boot_guest() {
-	local flavor=$1 out=$2 limit=$3 script=$4 kdir
-	kdir=$("$REPO/scripts/kernel.sh" --path "$flavor")
-	[ -f "$kdir/.rnbd-rs-built" ] || die "no $flavor kernel at $kdir (run 'make kernel FLAVOR=$flavor')"
-	[ -x "$VNG" ] || die "virtme-ng missing at $VNG (run 'make deps')"
+# write_config OUT: makes OUT afresh with OUT/config.sh, the settings of one VM run taken
+# from the environment (REPO, RTRS_CLIENT, RTRS_SERVER, RNBD_CLIENT, RNBD_SERVER,
+# SOFT_RDMA, FLAVOR, CASES, RTRS_SRV_PARAMS, SUITE, BENCH_RUNTIME, MAP_CYCLES).
+write_config() {
+	local out=$1
 	rm -rf "$out"
 	mkdir -p "$out"
 	cat > "$out/config.sh" <<-CFG
@@ -35,13 +29,26 @@ boot_guest() {
 	RNBD_CLIENT=$RNBD_CLIENT
 	RNBD_SERVER=$RNBD_SERVER
 	SOFT_RDMA=$SOFT_RDMA
-	FLAVOR=$flavor
+	FLAVOR=${FLAVOR:-debug}
 	CASES='${CASES:-}'
 	RTRS_SRV_PARAMS='${RTRS_SRV_PARAMS:-}'
 	SUITE=${SUITE:-cases}
 	BENCH_RUNTIME=${BENCH_RUNTIME:-30}
 	MAP_CYCLES=${MAP_CYCLES:-100}
 	CFG
+}
+
+# boot_guest FLAVOR OUT TIMEOUT SCRIPT [ARG...]: boots the cached FLAVOR kernel under
+# QEMU/TCG with virtme-ng (host root read-only, OUT writable, a user-mode NIC) and runs
+# "SCRIPT OUT ARG..." inside. OUT exists (write_config); the console goes to
+# OUT/console.log. Returns the exit status of the VM run (124 on time-out).
+boot_guest() {
+	local flavor=$1 out=$2 limit=$3 script=$4 kdir
+	shift 4
+	kdir=$("$REPO/scripts/kernel.sh" --path "$flavor")
+	[ -f "$kdir/.rnbd-rs-built" ] || die "no $flavor kernel at $kdir (run 'make kernel FLAVOR=$flavor')"
+	[ -x "$VNG" ] || die "virtme-ng missing at $VNG (run 'make deps')"
+	[ -d "$out" ] || die "boot_guest: no folder $out"
 	# One VM at a time on this machine: TCG guests starve each other (heartbeats time out).
 	exec 9>"$CACHE/vm.lock"
 	flock -n 9 || { step "waiting for another VM run on this machine to end"; flock 9; }
@@ -49,7 +56,7 @@ boot_guest() {
 	PATH="${VNG%/*}:$PATH" timeout -k 30 "$limit" "$VNG" --run "$kdir" --disable-kvm \
 		--cpus 2 --memory 4G --network user --rwdir "$out" \
 		--append "kmemleak=on panic_on_warn=0 hung_task_panic=0" \
-		--exec "$script $out" </dev/null >"$out/console.log" 2>&1
+		--exec "$script $out $*" </dev/null >"$out/console.log" 2>&1
 }
 
 # Case groups for the configurations below (tools/testing/cases/*.sh has them all).

@@ -153,7 +153,7 @@ case_sysfs_abi() {
 register fio_verify_brd 600 "$ALL_MODULES"
 case_fio_verify_brd() {
 	map s_fio /dev/ram0
-	fio_run verify --filename="$DEV" "${FIO_VERIFY[@]}" --size=16M
+	fio_run verify --filename="$DEV" "${FIO_VERIFY[@]}" --size=8M
 	unmap "$DEV"
 	expect_clean
 }

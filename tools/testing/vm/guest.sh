@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Guest side of the VM suite: soft-RDMA on the guest NIC, the chosen module set, then each
-# case of SUITE (tools/testing/cases, or tools/testing/bench for make bench) in its own
-# shell with a time limit. After every case dmesg is checked and kept.
-# Results go to RESULTS/cases/<case>/{result,seconds,log,dmesg,fio-*.log}.
+# Guest side of the VM suite: soft-RDMA on the guest NIC, then for each run (a results
+# folder with its config.sh: one module set and its cases) the module set and each case of
+# SUITE (tools/testing/cases, or tools/testing/bench for make bench) in its own shell with
+# a time limit. After every case dmesg is checked and kept. One boot serves several runs
+# (make check): each run ends with final_rmmod, which unloads its modules.
+# Usage: guest.sh BOOT [RUN...]; BOOT gets the boot's logs, RUN defaults to BOOT.
+# Results go to RUN/cases/<case>/{result,seconds,log,dmesg,fio-*.log}.
 set -uo pipefail
-export RESULTS=$1
+BOOT=$1; shift
+RUNS=("$@")
+[ ${#RUNS[@]} -gt 0 ] || RUNS=("$BOOT")
+export RESULTS=${RUNS[0]}
 . "$RESULTS/config.sh"
 . "$REPO/tools/testing/vm/lib.sh"
 for f in "$REPO"/tools/testing/$SUITE/*.sh; do . "$f"; done
@@ -19,92 +25,109 @@ BAD_DMESG='BUG:|WARNING:|kernel BUG at|Oops|general protection fault|KASAN|possi
 # blktests' rnbd group accepts only rxe for the same reason.
 C_SIW_REASON="C RTRS over siw in one guest: local connects are reset (ECONNRESET)"
 
-exec > "$RESULTS/guest.log" 2>&1
+exec > "$BOOT/guest.log" 2>&1
 set -x
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
-dmesg > "$RESULTS/boot.dmesg"
-if grep -Eq "$BAD_DMESG" "$RESULTS/boot.dmesg"; then
-	echo "FAIL boot dmesg has: $(grep -Em1 "$BAD_DMESG" "$RESULTS/boot.dmesg")" > "$RESULTS/boot.result"
+dmesg > "$BOOT/boot.dmesg"
+# The boot's verdict counts in the first run.
+if grep -Eq "$BAD_DMESG" "$BOOT/boot.dmesg"; then
+	echo "FAIL boot dmesg has: $(grep -Em1 "$BAD_DMESG" "$BOOT/boot.dmesg")" > "$RESULTS/boot.result"
 else
 	echo PASS > "$RESULTS/boot.result"
 fi
 dmesg -C
 [ -w /sys/kernel/debug/kmemleak ] && echo clear > /sys/kernel/debug/kmemleak
 
-setup_fail() { echo "setup: $*" > "$RESULTS/setup.failed"; exit 1; }
+boot_fail() { for r in "${RUNS[@]}"; do echo "setup: $*" > "$r/setup.failed"; done; exit 1; }
+start_soft_rdma || boot_fail "soft-RDMA ($SOFT_RDMA)"
+modprobe brd rd_nr=2 rd_size=65536 || boot_fail "modprobe brd"
+modprobe null_blk nr_devices=1 queue_mode=2 irqmode=0 memory_backed=1 gb=1 || boot_fail "modprobe null_blk"
 
-start_soft_rdma || setup_fail "soft-RDMA ($SOFT_RDMA)"
+# run_one RUN LAST: the module set of RUN and its cases; LAST=1 for the boot's last run,
+# whose final_rmmod also takes soft-RDMA, brd and null_blk away.
+run_one() {
+	export RESULTS=$1 LAST_RUN=$2
+	. "$RESULTS/config.sh"
+	setup_fail() { echo "setup: $*" > "$RESULTS/setup.failed"; exit 1; }
+	# The run before ended by unloading its modules: a left one would be the wrong twin.
+	local m
+	for m in rnbd_client rnbd_server rtrs_client rtrs_server rtrs_core; do
+		[ ! -d /sys/module/$m ] || setup_fail "$m is still loaded from the run before"
+	done
+	# A C RNBD module cannot load over a Rust RTRS module that does not export the rtrs.h
+	# API yet: then the set stays incomplete and the cases that need it are expected failures.
+	if ! (load_modules); then
+		[ -n "$(pending_tag $ALL_MODULES)" ] || setup_fail "loading the module set"
+		echo "module set incomplete because of a pending Rust module" > "$RESULTS/setup.incomplete"
+	fi
 
-# A C RNBD module cannot load over a Rust RTRS module that does not export the rtrs.h API
-# yet: then the set stays incomplete and the cases that need it are expected failures.
-if ! (load_modules); then
-	[ -n "$(pending_tag $ALL_MODULES)" ] || setup_fail "loading the module set"
-	echo "module set incomplete because of a pending Rust module" > "$RESULTS/setup.incomplete"
-fi
-modprobe brd rd_nr=2 rd_size=65536 || setup_fail "modprobe brd"
-modprobe null_blk nr_devices=1 queue_mode=2 irqmode=0 memory_backed=1 gb=1 || setup_fail "modprobe null_blk"
+	# The cases to run, in registration order, final_rmmod last: those CASES names, or all
+	# of them when it names none; a name with a leading '-' is left out.
+	local want=() skip=() order=() c
+	for c in ${CASES:-}; do
+		case "$c" in -*) skip+=("${c#-}") ;; *) want+=("$c") ;; esac
+	done
+	for c in "${CASE_ORDER[@]}"; do
+		if [ "$c" != final_rmmod ]; then
+			[ ${#want[@]} -eq 0 ] || [[ " ${want[*]} " = *" $c "* ]] || continue
+			[[ " ${skip[*]} " != *" $c "* ]] || continue
+		fi
+		order+=("$c")
+	done
+	printf '%s\n' "${order[@]}" > "$RESULTS/order"
 
-# The cases to run, in registration order, final_rmmod last: those CASES names, or all of
-# them when it names none; a name with a leading '-' is left out.
-want=() skip=()
-for c in ${CASES:-}; do
-	case "$c" in -*) skip+=("${c#-}") ;; *) want+=("$c") ;; esac
-done
-order=()
-for c in "${CASE_ORDER[@]}"; do
-	if [ "$c" != final_rmmod ]; then
-		[ ${#want[@]} -eq 0 ] || [[ " ${want[*]} " = *" $c "* ]] || continue
-		[[ " ${skip[*]} " != *" $c "* ]] || continue
-	fi
-	order+=("$c")
-done
-printf '%s\n' "${order[@]}" > "$RESULTS/order"
+	for c in "${order[@]}"; do
+		CASE_DIR=$RESULTS/cases/$c
+		mkdir -p "$CASE_DIR"
+		dmesg -c >> "$RESULTS/between.dmesg"
+		echo "=== $c" > /dev/kmsg
+		start=$(date +%s)
+		( cd "$CASE_DIR" && export CASE_DIR && timeout -k 10 "${CASE_TIMEOUT[$c]}" bash -c \
+			'. "$RESULTS/config.sh"; . "$REPO/tools/testing/vm/lib.sh";
+			 for f in "$REPO"/tools/testing/$SUITE/*.sh; do . "$f"; done
+			 set -o pipefail -x; case_'"$c" ) > "$CASE_DIR/log" 2>&1
+		rc=$?
+		echo $(( $(date +%s) - start )) > "$CASE_DIR/seconds"
+		# Every case leaves the trees as it found them; restore them for the next case.
+		left=
+		if [ "$c" != final_rmmod ]; then
+			left=$(leftovers | tr '\n' ' ')
+			[ -n "$left" ] && { unmap_all; wait_until 20 no_leftovers; }
+		fi
+		dmesg -c > "$CASE_DIR/dmesg"
+		bad=$(grep -Em1 "$BAD_DMESG" "$CASE_DIR/dmesg")
+		if [ $rc = 0 ] && [ -z "$bad" ] && [ -z "$left" ]; then verdict=PASS detail=
+		elif [ $rc = 124 ] || [ $rc = 137 ]; then verdict=FAIL detail="timed out after ${CASE_TIMEOUT[$c]} s"
+		elif [ $rc != 0 ]; then verdict=FAIL detail=$(grep -m1 '^FAIL:' "$CASE_DIR/log" || tail -1 "$CASE_DIR/log")
+		elif [ -n "$bad" ]; then verdict=FAIL detail="dmesg: $bad"
+		else verdict=FAIL detail="left behind: $left"
+		fi
+		# Expected failures: a pending Rust module in use, or a documented C failure.
+		tag=$(pending_tag ${CASE_USES[$c]})
+		creason=${CASE_C_XFAIL[$c]:-}
+		if [ -n "$creason" ] && [ -z "$tag" ]; then
+			for m in ${CASE_C_XFAIL_BY[$c]}; do [ "$(impl_of "$m")" = c ] || creason=; done
+		fi
+		if [ -z "$creason" ] && [ "$SOFT_RDMA" = siw ] && [ -z "$tag" ] && [[ " ${CASE_USES[$c]} " = *" rtrs_"* ]] \
+			&& { [ "$RTRS_CLIENT" = c ] || [ "$RTRS_SERVER" = c ]; }; then
+			creason=$C_SIW_REASON
+		fi
+		# A kernel splat is never an expected failure.
+		if [ -n "$bad" ]; then tag= creason=; fi
+		if [ -n "$tag" ]; then
+			if [ $verdict = FAIL ]; then verdict=$tag detail="Rust module pending: $detail"
+			else verdict=XPASS detail="passes although marked $tag: update tools/testing/rust-status"; fi
+		elif [ -n "$creason" ]; then
+			if [ $verdict = FAIL ]; then verdict="XFAIL(c)" detail="$creason"
+			else verdict=XPASS detail="C passes although marked as failing: $creason"; fi
+		fi
+		echo "$verdict $detail" > "$CASE_DIR/result"
+	done
+}
 
-for c in "${order[@]}"; do
-	CASE_DIR=$RESULTS/cases/$c
-	mkdir -p "$CASE_DIR"
-	dmesg -c >> "$RESULTS/between.dmesg"
-	echo "=== $c" > /dev/kmsg
-	start=$(date +%s)
-	( cd "$CASE_DIR" && export CASE_DIR && timeout -k 10 "${CASE_TIMEOUT[$c]}" bash -c \
-		'. "$RESULTS/config.sh"; . "$REPO/tools/testing/vm/lib.sh";
-		 for f in "$REPO"/tools/testing/$SUITE/*.sh; do . "$f"; done
-		 set -o pipefail -x; case_'"$c" ) > "$CASE_DIR/log" 2>&1
-	rc=$?
-	echo $(( $(date +%s) - start )) > "$CASE_DIR/seconds"
-	# Every case leaves the trees as it found them; restore them for the next case.
-	left=
-	if [ "$c" != final_rmmod ]; then
-		left=$(leftovers | tr '\n' ' ')
-		[ -n "$left" ] && { unmap_all; wait_until 20 no_leftovers; }
-	fi
-	dmesg -c > "$CASE_DIR/dmesg"
-	bad=$(grep -Em1 "$BAD_DMESG" "$CASE_DIR/dmesg")
-	if [ $rc = 0 ] && [ -z "$bad" ] && [ -z "$left" ]; then verdict=PASS detail=
-	elif [ $rc = 124 ] || [ $rc = 137 ]; then verdict=FAIL detail="timed out after ${CASE_TIMEOUT[$c]} s"
-	elif [ $rc != 0 ]; then verdict=FAIL detail=$(grep -m1 '^FAIL:' "$CASE_DIR/log" || tail -1 "$CASE_DIR/log")
-	elif [ -n "$bad" ]; then verdict=FAIL detail="dmesg: $bad"
-	else verdict=FAIL detail="left behind: $left"
-	fi
-	# Expected failures: a pending Rust module in use, or a documented C failure.
-	tag=$(pending_tag ${CASE_USES[$c]})
-	creason=${CASE_C_XFAIL[$c]:-}
-	if [ -n "$creason" ] && [ -z "$tag" ]; then
-		for m in ${CASE_C_XFAIL_BY[$c]}; do [ "$(impl_of "$m")" = c ] || creason=; done
-	fi
-	if [ -z "$creason" ] && [ "$SOFT_RDMA" = siw ] && [ -z "$tag" ] && [[ " ${CASE_USES[$c]} " = *" rtrs_"* ]] \
-		&& { [ "$RTRS_CLIENT" = c ] || [ "$RTRS_SERVER" = c ]; }; then
-		creason=$C_SIW_REASON
-	fi
-	# A kernel splat is never an expected failure.
-	if [ -n "$bad" ]; then tag= creason=; fi
-	if [ -n "$tag" ]; then
-		if [ $verdict = FAIL ]; then verdict=$tag detail="Rust module pending: $detail"
-		else verdict=XPASS detail="passes although marked $tag: update tools/testing/rust-status"; fi
-	elif [ -n "$creason" ]; then
-		if [ $verdict = FAIL ]; then verdict="XFAIL(c)" detail="$creason"
-		else verdict=XPASS detail="C passes although marked as failing: $creason"; fi
-	fi
-	echo "$verdict $detail" > "$CASE_DIR/result"
+for i in "${!RUNS[@]}"; do
+	last=0; [ "$i" = $((${#RUNS[@]} - 1)) ] && last=1
+	echo "=== run ${RUNS[$i]}" > /dev/kmsg
+	(run_one "${RUNS[$i]}" $last)
 done
 sync

@@ -39,6 +39,7 @@ step "vmtest: $tag: booting the $FLAVOR kernel under TCG"
 start=$(date +%s)
 REPO=$repo
 vm_rc=0
+write_config "$RESULTS"
 boot_guest "$FLAVOR" "$RESULTS" "${VM_TIMEOUT:-2400}" "$repo/tools/testing/vm/guest.sh" || vm_rc=$?
 step "vmtest: $tag: guest finished after $(( $(date +%s) - start )) s (exit $vm_rc)"
 
