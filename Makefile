@@ -5,6 +5,8 @@
 #   make kernel FLAVOR=...    the cached test kernel (debug: tests, perf: benchmarks)
 #   make                      the four modules against KDIR (default: cached debug kernel)
 #   make vmtest               the VM suite for one configuration (IMPL=, RTRS_CLIENT=, ...)
+#   make hosttest             host unit and property tests of the pure-logic files
+#   make fuzz                 the parser properties for long (FUZZ_CASES=200000 cases each)
 #   make unsafe-report        unsafe per directory; fails on unsafe outside rust/
 #   make docs-check           Documentation/: reST by docutils, ABI files against the code
 #   make bench                fio through RNBD/RTRS in the perf kernel (BENCH_CONFIGS=...)
@@ -40,7 +42,7 @@ CASES ?=
 RTRS_SRV_PARAMS ?=
 export RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER SOFT_RDMA CASES FLAVOR RTRS_SRV_PARAMS
 
-.PHONY: all modules deps kernel clippy fmt fmt-check hosttest unsafe-report docs-check vmtest bench check matrix demo clean
+.PHONY: all modules deps kernel clippy fmt fmt-check hosttest fuzz unsafe-report docs-check vmtest bench check matrix demo clean
 
 all: modules
 
@@ -77,6 +79,13 @@ docs-check:
 
 hosttest:
 	cd tools/testing/host && cargo clippy --quiet --all-targets -- -D warnings && cargo test --quiet
+
+# The parser properties of tools/testing/host/fuzz, FUZZ_CASES cases each (hosttest runs
+# 1024), optimised but with overflow checks on; a failing case is kept in
+# tools/testing/host/proptest-regressions.txt and replayed by every later run.
+FUZZ_CASES ?= 200000
+fuzz:
+	cd tools/testing/host && PROPTEST_CASES=$(FUZZ_CASES) cargo test --profile fuzz --quiet fuzz::
 
 vmtest: modules
 	@tools/testing/vm/run.sh

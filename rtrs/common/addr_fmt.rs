@@ -70,14 +70,15 @@ impl fmt::Display for AddrText {
                 f.write_str("ip:")?;
                 let g = groups(a);
                 // `%pI6c`: the longest run of two or more zero groups (first one on a tie)
-                // becomes `::`; an IPv4-mapped address ends in dotted form.
-                if g[..5] == [0; 5] && g[5] == 0xffff {
-                    return write!(f, "::ffff:{}.{}.{}.{}", a[12], a[13], a[14], a[15]);
-                }
-                let (mut best, mut best_len, mut i) = (8, 0, 0);
-                while i < 8 {
+                // becomes `::`; an IPv4-mapped or ISATAP address (`::ffff:0:0/96`,
+                // `<prefix>:0:5efe::/96` or `<prefix>:200:5efe::/96`) ends in dotted form.
+                let dotted = (g[..5] == [0; 5] && g[5] == 0xffff)
+                    || (g[4] | 0x0200 == 0x0200 && g[5] == 0x5efe);
+                let n = if dotted { 6 } else { 8 };
+                let (mut best, mut best_len, mut i) = (n, 0, 0);
+                while i < n {
                     let start = i;
-                    while i < 8 && g[i] == 0 {
+                    while i < n && g[i] == 0 {
                         i += 1;
                     }
                     if i - start > best_len {
@@ -86,10 +87,10 @@ impl fmt::Display for AddrText {
                     i += 1;
                 }
                 if best_len < 2 {
-                    best = 8;
+                    (best, best_len) = (n, 0);
                 }
                 let mut i = 0;
-                while i < 8 {
+                while i < n {
                     if i == best {
                         f.write_str("::")?;
                         i += best_len;
@@ -100,6 +101,10 @@ impl fmt::Display for AddrText {
                     }
                     write!(f, "{:x}", g[i])?;
                     i += 1;
+                }
+                if dotted {
+                    // Group 5 is not zero, so no `::` came just before.
+                    write!(f, ":{}.{}.{}.{}", a[12], a[13], a[14], a[15])?;
                 }
                 Ok(())
             }
@@ -155,6 +160,24 @@ mod tests {
         assert_eq!(
             v6([0, 0, 0, 0, 0, 0xffff, 0x0a00, 0x020f]).to_string(),
             "ip:::ffff:10.0.2.15"
+        );
+        // ISATAP, as lib/vsprintf.c: the run of zeros is looked for before the IPv4 part.
+        assert_eq!(
+            v6([0xfe80, 0, 0, 0, 0, 0x5efe, 0x0a00, 0x020f]).to_string(),
+            "ip:fe80::5efe:10.0.2.15"
+        );
+        assert_eq!(
+            v6([0x2001, 0xdb8, 1, 2, 0x200, 0x5efe, 0xc000, 0x0201]).to_string(),
+            "ip:2001:db8:1:2:200:5efe:192.0.2.1"
+        );
+        assert_eq!(
+            v6([0, 0, 0, 0, 0, 0x5efe, 0, 0]).to_string(),
+            "ip:::5efe:0.0.0.0"
+        );
+        // Not ISATAP: another interface id.
+        assert_eq!(
+            v6([0xfe80, 0, 0, 0, 0x100, 0x5efe, 0, 1]).to_string(),
+            "ip:fe80::100:5efe:0:1"
         );
     }
 

@@ -70,7 +70,8 @@ pub(crate) enum MsgError {
     BadName,
     /// The descriptor count does not fit the queue depth or the immediate-data split.
     BadSgCnt,
-    /// A descriptor's length is zero, not whole chunks, or the chunks do not add up.
+    /// A descriptor's length is zero, not whole chunks, or the chunks do not add up; or its
+    /// buffer wraps past the end of the address space.
     BadDesc,
     /// `usr_len` or the header does not fit the chunk before the header's offset.
     BadLength,
@@ -323,7 +324,8 @@ pub(crate) struct InfoRsp<'a> {
 
 impl<'a> InfoRsp<'a> {
     /// Checks an INFO_RSP as the client does (wire protocol §5.3), and also that the chunk
-    /// index and offset fit the immediate data.
+    /// index and offset fit the immediate data and that no buffer wraps past the end of the
+    /// address space.
     pub(crate) fn decode(b: &'a [u8], queue_depth: u16, chunk_size: u32) -> Result<Self, MsgError> {
         use crate::imm::{index_bits, PAYLOAD_BITS};
         let r = Reader(b);
@@ -352,6 +354,10 @@ impl<'a> InfoRsp<'a> {
         for i in 0..rsp.sg_cnt {
             let d = SgDesc::get(&rsp.r, info_rsp_len(i))?;
             if d.len == 0 || chunk_size == 0 || d.len % chunk_size != 0 {
+                return Err(MsgError::BadDesc);
+            }
+            // `chunks` adds chunk offsets to `addr`: the last byte must not wrap (C wraps).
+            if d.addr.checked_add(u64::from(d.len - 1)).is_none() {
                 return Err(MsgError::BadDesc);
             }
             total += u64::from(d.len);
@@ -697,6 +703,20 @@ mod tests {
         let mut b = enc(&[one(4 * chunk)]);
         b[0] = 0;
         assert_eq!(InfoRsp::decode(&b, 4, chunk).err(), Some(MsgError::BadType));
+        // Buffers that wrap past the end of the address space (from u64::MAX, the second
+        // chunk's address overflowed in `chunks`); one that ends exactly at its end.
+        let at = |addr| SgDesc {
+            addr,
+            key: 1,
+            len: 4 * chunk,
+        };
+        for addr in [u64::MAX, u64::MAX - u64::from(4 * chunk) + 2] {
+            let b = enc(&[at(addr)]);
+            assert_eq!(InfoRsp::decode(&b, 4, chunk).err(), Some(MsgError::BadDesc));
+        }
+        let b = enc(&[at(u64::MAX - u64::from(4 * chunk) + 1)]);
+        let last = InfoRsp::decode(&b, 4, chunk).unwrap().chunks().last();
+        assert_eq!(last, Some((u64::MAX - u64::from(chunk) + 1, 1)));
     }
 
     #[test]

@@ -34,3 +34,7 @@ mod recon;
 mod rq_flags;
 #[path = "../../../rtrs/client/state.rs"]
 mod state;
+
+/// Property and fuzz tests of the parsers of peer and sysfs input.
+#[cfg(test)]
+mod fuzz;
