@@ -10,7 +10,8 @@
 #   make unsafe-report        unsafe per directory; fails on unsafe outside rust/
 #   make docs-check           Documentation/: reST by docutils, ABI files against the code
 #   make bench                fio through RNBD/RTRS in the perf kernel (BENCH_CONFIGS=...)
-#   make check                everything: host tests, lint, VM suite for IMPL=c and IMPL=rust
+#   make check                everything: host tests, lint, docs, the VM suite for the C/Rust matrix
+#   make matrix               make check with every case of each configuration (longer)
 #   make demo                 map a remote ram disk over soft-RoCE and run fio on it
 
 FLAVOR ?= debug
