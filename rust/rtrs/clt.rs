@@ -236,6 +236,53 @@ impl<H: LinkEvents> Session<H> {
         u32::try_from(n).unwrap_or(0)
     }
 
+    /// `rtrs_clt_request`: sends `usr` (copied during the call) with `permit`, and `len`
+    /// bytes of data in the `nents` entries at `sg`; on success RTRS owns `priv_` until it
+    /// calls `conf_fn(priv_, errno)`, exactly once.
+    ///
+    /// # Safety
+    ///
+    /// `permit` is a permit of this session; `priv_` is what `conf_fn` expects; `permit`,
+    /// `priv_` and the `nents` entries at `sg` (null when `nents` is 0) stay valid until
+    /// `conf_fn` runs, and are the caller's again if this fails.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn post(
+        &self,
+        dir: Dir,
+        priv_: *mut c_void,
+        conf_fn: unsafe extern "C" fn(*mut c_void, c_int),
+        permit: *mut bindings::rtrs_permit,
+        usr: &[u8],
+        len: usize,
+        sg: *mut bindings::scatterlist,
+        nents: u32,
+    ) -> Result {
+        let mut ops = bindings::rtrs_clt_req_ops {
+            priv_,
+            conf_fn: Some(conf_fn),
+        };
+        let vec = bindings::kvec {
+            iov_base: usr.as_ptr().cast_mut().cast(),
+            iov_len: usr.len(),
+        };
+        // SAFETY: The session is open for as long as `self` lives; the caller guarantees
+        // the permit, `priv_` and the scatterlist; `ops` and `vec` are read during the call
+        // only (RTRS copies `usr`).
+        to_result(unsafe {
+            bindings::rtrs_clt_request(
+                dir.raw(),
+                &mut ops,
+                self.ptr.as_ptr(),
+                permit,
+                &vec,
+                1,
+                len,
+                sg,
+                nents,
+            )
+        })
+    }
+
     /// Sends the blk-mq request `rq` with the user message `usr`, and its data if
     /// `with_data` (mapped into the PDU's scatterlist here). The PDU's permit is used;
     /// `T::confirm` gets the request back when RTRS is done. On error the request is
@@ -266,33 +313,24 @@ impl<H: LinkEvents> Session<H> {
             return Err((EINVAL, rq));
         };
         let rq_ptr = rq.into_raw();
-        let mut ops = bindings::rtrs_clt_req_ops {
-            priv_: rq_ptr.cast(),
-            conf_fn: Some(conf_rq::<T>),
-        };
-        let vec = bindings::kvec {
-            iov_base: usr.as_ptr().cast_mut().cast(),
-            iov_len: usr.len(),
-        };
-        // SAFETY: The session is open; `permit` is one of its permits, held by the PDU of
-        // the request, which RTRS owns (through `priv`) until `conf_rq` gives it back, so the
-        // permit and the `nents` mapped entries (in the PDU, over the request's pages) stay
-        // valid until then; `usr` is copied during the call.
+        // SAFETY: `permit` is one of the session's permits, held by the PDU of the request,
+        // which RTRS owns (through `priv`) until `conf_rq` gives it back, so the permit and
+        // the `nents` mapped entries (in the PDU, over the request's pages) stay valid until
+        // then.
+        // CAST: `u32` to `usize` is lossless.
         let ret = unsafe {
-            bindings::rtrs_clt_request(
-                dir.raw(),
-                &mut ops,
-                self.ptr.as_ptr(),
+            self.post(
+                dir,
+                rq_ptr.cast(),
+                conf_rq::<T>,
                 permit,
-                &vec,
-                1,
-                // CAST: `u32` to `usize` is lossless.
+                usr,
                 len as usize,
                 sg,
                 nents,
             )
         };
-        if let Err(e) = to_result(ret) {
+        if let Err(e) = ret {
             // SAFETY: The request was not taken by RTRS (no confirmation will come), so the
             // ownership given up above comes back here.
             return Err((e, unsafe { Request::from_raw(rq_ptr) }));
@@ -337,31 +375,22 @@ impl<H: LinkEvents> Session<H> {
                 (m.permit.permit.as_ptr(), core::ptr::addr_of_mut!(m.sg), 1)
             }
         };
-        let mut ops = bindings::rtrs_clt_req_ops {
-            priv_: msg.cast(),
-            conf_fn: Some(conf_msg::<F>),
-        };
-        let vec = bindings::kvec {
-            iov_base: usr.as_ptr().cast_mut().cast(),
-            iov_len: usr.len(),
-        };
-        // SAFETY: The session is open; the permit is one of its permits, kept with the
-        // scatterlist entry and the kmalloc'ed reply buffer it describes in `msg`, which
-        // RTRS owns until `conf_msg`; `usr` is copied during the call.
+        // SAFETY: The permit is one of the session's permits, kept with the scatterlist
+        // entry and the kmalloc'ed reply buffer it describes in `msg`, which RTRS owns until
+        // `conf_msg`.
         let ret = unsafe {
-            bindings::rtrs_clt_request(
-                dir.raw(),
-                &mut ops,
-                self.ptr.as_ptr(),
+            self.post(
+                dir,
+                msg.cast(),
+                conf_msg::<F>,
                 permit,
-                &vec,
-                1,
+                usr,
                 reply_len,
                 sg,
                 nents,
             )
         };
-        if let Err(e) = to_result(ret) {
+        if let Err(e) = ret {
             // SAFETY: Not taken by RTRS, so ownership comes back (the permit is put back).
             drop(unsafe { KBox::from_raw(msg) });
             return Err(e);
