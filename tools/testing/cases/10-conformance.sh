@@ -63,7 +63,7 @@ check_attr() {
 check_path_dir() {
 	local ip='ip:[0-9.]+'
 	[[ "${1##*/}" =~ ^$ip@$ip$ ]] || fail "path directory name '${1##*/}'"
-	check_attr $1/hca_name 444 "^${SOFT_RDMA}[01]$"
+	check_attr $1/hca_name 444 "^${SOFT_RDMA}[0-3]$"
 	check_attr $1/hca_port 444 '^1$'
 	check_attr $1/src_addr 444 "^$ip$"
 	check_attr $1/dst_addr 444 "^$ip$"

@@ -216,15 +216,51 @@ start_soft_rdma() {
 		ADDR1=10.0.2.15
 		ip addr add "$ADDR1/24" dev "$nic" || return 1
 	fi
-	ADDR2=10.0.3.15
-	{ [ -e /sys/class/net/dummy0 ] || ip link add dummy0 type dummy; } && ip addr add "$ADDR2/24" dev dummy0 \
-		&& ip link set dummy0 up || { echo "dummy0 set-up failed" >&2; return 1; }
-	modprobe "$( [ "$SOFT_RDMA" = rxe ] && echo rdma_rxe || echo siw )" || return 1
-	rdma link add "${SOFT_RDMA}0" type "$SOFT_RDMA" netdev "$nic" || return 1
-	rdma link add "${SOFT_RDMA}1" type "$SOFT_RDMA" netdev dummy0 || return 1
-	rdma link show
 	NIC=$nic
+	if [ "$SOFT_RDMA" = siw ]; then
+		siw_over_veth || return 1
+	else
+		ADDR2=10.0.3.15
+		{ [ -e /sys/class/net/dummy0 ] || ip link add dummy0 type dummy; } && ip addr add "$ADDR2/24" dev dummy0 \
+			&& ip link set dummy0 up || { echo "dummy0 set-up failed" >&2; return 1; }
+		modprobe rdma_rxe || return 1
+		rdma link add rxe0 type rxe netdev "$nic" || return 1
+		rdma link add rxe1 type rxe netdev dummy0 || return 1
+	fi
+	rdma link show
 	export ADDR1 ADDR2 NIC
+}
+
+# siw carries RDMA over the kernel's TCP, and binds a listener's sockets to the netdev of
+# its device: a connection between two local addresses goes over lo and is reset there.
+# So the client and the server get the two ends of a veth pair each (one pair per path),
+# and policy routing sends what the guest sends to its own server address out of the
+# client end, which the server end accepts (accept_local): the packets cross the wire.
+# Path 1: client 10.0.4.1 (veth siwc0, siw0) -> server ADDR1 10.0.4.2 (veth siws0, siw1);
+# path 2: 10.0.5.1 (siwc1, siw2) -> ADDR2 10.0.5.2 (siws1, siw3).
+siw_over_veth() {
+	local i c s net
+	modprobe siw || return 1
+	sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 || return 1
+	# The local table after our rules, so that a local destination can leave the guest's stack.
+	ip rule add pref 1000 lookup local && ip rule del pref 0 || return 1
+	for i in 0 1; do
+		net=10.0.$((4 + i)) c=siwc$i s=siws$i
+		ip link add $c type veth peer name $s || return 1
+		ip addr add $net.1/24 dev $c && ip addr add $net.2/24 dev $s || return 1
+		ip link set $c up && ip link set $s up || return 1
+		sysctl -qw net.ipv4.conf.$c.accept_local=1 net.ipv4.conf.$s.accept_local=1 \
+			net.ipv4.conf.$c.rp_filter=0 net.ipv4.conf.$s.rp_filter=0 || return 1
+		# Sent by this guest (iif lo) to the server end: out of the client end, and back.
+		ip route add $net.2 dev $c src $net.1 table $((10 + 2 * i)) || return 1
+		ip route add $net.1 dev $s src $net.2 table $((11 + 2 * i)) || return 1
+		ip rule add pref $((100 + 2 * i)) to $net.2 iif lo lookup $((10 + 2 * i)) || return 1
+		ip rule add pref $((101 + 2 * i)) to $net.1 iif lo lookup $((11 + 2 * i)) || return 1
+		rdma link add siw$((2 * i)) type siw netdev $c || return 1
+		rdma link add siw$((2 * i + 1)) type siw netdev $s || return 1
+	done
+	ADDR1=10.0.4.2 ADDR2=10.0.5.2
+	ip rule show
 }
 
 ## The abstraction self-test module (tools/testing/selftest), driven through its sysfs class.
