@@ -55,6 +55,8 @@ mod addr_sock;
 #[allow(dead_code)]
 #[path = "../common/proto.rs"]
 mod proto;
+#[path = "../../rtrs/common/wire.rs"]
+mod wire;
 
 mod ctl;
 mod dev;

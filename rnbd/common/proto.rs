@@ -11,6 +11,8 @@
 //! the 6.12 server does not (it reads past short messages and unterminated names). Pure
 //! logic: it builds for the host and is unit-tested there.
 
+use crate::wire::{put, Reader, TooShort};
+
 /// `RNBD_PROTO_VER_MAJOR`: the only part of the version that travels.
 pub(crate) const PROTO_VER_MAJOR: u8 = 2;
 /// `RTRS_PORT`: the port an RNBD server listens on unless told otherwise.
@@ -196,32 +198,10 @@ impl Op {
     }
 }
 
-/// Bounds-checked little-endian reads from a received buffer.
-struct Reader<'a>(&'a [u8]);
-
-impl Reader<'_> {
-    fn bytes<const N: usize>(&self, off: usize) -> Result<[u8; N], ProtoError> {
-        let src = self.0.get(off..off + N).ok_or(ProtoError::TooShort)?;
-        let mut out = [0u8; N];
-        out.copy_from_slice(src);
-        Ok(out)
+impl From<TooShort> for ProtoError {
+    fn from(_: TooShort) -> Self {
+        ProtoError::TooShort
     }
-    fn u8(&self, off: usize) -> Result<u8, ProtoError> {
-        self.0.get(off).copied().ok_or(ProtoError::TooShort)
-    }
-    fn u16(&self, off: usize) -> Result<u16, ProtoError> {
-        Ok(u16::from_le_bytes(self.bytes(off)?))
-    }
-    fn u32(&self, off: usize) -> Result<u32, ProtoError> {
-        Ok(u32::from_le_bytes(self.bytes(off)?))
-    }
-    fn u64(&self, off: usize) -> Result<u64, ProtoError> {
-        Ok(u64::from_le_bytes(self.bytes(off)?))
-    }
-}
-
-fn put(buf: &mut [u8], off: usize, v: &[u8]) {
-    buf[off..off + v.len()].copy_from_slice(v);
 }
 
 /// A zeroed message of `N` bytes with the header of `ty`.
@@ -259,7 +239,7 @@ pub(crate) fn decode_sess_info_rsp(b: &[u8]) -> Result<u8, ProtoError> {
     if hdr_type(b, SESS_INFO_LEN)? != MSG_SESS_INFO_RSP {
         return Err(ProtoError::BadType);
     }
-    Reader(b).u8(4)
+    Ok(Reader(b).u8(4)?)
 }
 
 /// `rnbd_msg_open`: open a device of the server by its path below `dev_search_path`.

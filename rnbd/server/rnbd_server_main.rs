@@ -53,6 +53,8 @@ mod sysfs;
 #[allow(dead_code)]
 #[path = "../common/proto.rs"]
 mod proto;
+#[path = "../../rtrs/common/wire.rs"]
+mod wire;
 
 mod dev;
 mod dev_path;

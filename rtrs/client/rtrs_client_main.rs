@@ -60,6 +60,8 @@ mod permit;
 mod recon;
 #[allow(dead_code)]
 mod state;
+#[path = "../common/wire.rs"]
+mod wire;
 
 mod clt;
 mod clt_sysfs;

@@ -10,6 +10,8 @@
 //! before anything uses it, and say what was wrong. Pure logic: it builds for the host and is
 //! unit-tested there.
 
+use crate::wire::{put, Reader, TooShort};
+
 /// `RTRS_MAGIC`.
 pub(crate) const MAGIC: u16 = 0x1bbd;
 /// `RTRS_PROTO_VER`: major 2, minor 0. Peers compare the major only.
@@ -79,33 +81,10 @@ pub(crate) enum MsgError {
     BadId,
 }
 
-/// Bounds-checked little-endian reads from a received buffer.
-struct Reader<'a>(&'a [u8]);
-
-impl Reader<'_> {
-    fn bytes<const N: usize>(&self, off: usize) -> Result<[u8; N], MsgError> {
-        let end = off.checked_add(N).ok_or(MsgError::TooShort)?;
-        let src = self.0.get(off..end).ok_or(MsgError::TooShort)?;
-        let mut out = [0u8; N];
-        out.copy_from_slice(src);
-        Ok(out)
+impl From<TooShort> for MsgError {
+    fn from(_: TooShort) -> Self {
+        MsgError::TooShort
     }
-    fn u8(&self, off: usize) -> Result<u8, MsgError> {
-        self.0.get(off).copied().ok_or(MsgError::TooShort)
-    }
-    fn u16(&self, off: usize) -> Result<u16, MsgError> {
-        Ok(u16::from_le_bytes(self.bytes(off)?))
-    }
-    fn u32(&self, off: usize) -> Result<u32, MsgError> {
-        Ok(u32::from_le_bytes(self.bytes(off)?))
-    }
-    fn u64(&self, off: usize) -> Result<u64, MsgError> {
-        Ok(u64::from_le_bytes(self.bytes(off)?))
-    }
-}
-
-fn put(buf: &mut [u8], off: usize, v: &[u8]) {
-    buf[off..off + v.len()].copy_from_slice(v);
 }
 
 fn check_magic_version(r: &Reader<'_>, magic_off: usize) -> Result<(), MsgError> {

@@ -47,6 +47,8 @@ mod imm;
 #[allow(dead_code)]
 #[path = "../common/msg.rs"]
 mod msg;
+#[path = "../common/wire.rs"]
+mod wire;
 
 mod ctx;
 mod ffi_api;

@@ -34,6 +34,8 @@ mod recon;
 mod rq_flags;
 #[path = "../../../rtrs/client/state.rs"]
 mod state;
+#[path = "../../../rtrs/common/wire.rs"]
+mod wire;
 
 /// Property and fuzz tests of the parsers of peer and sysfs input.
 #[cfg(test)]
