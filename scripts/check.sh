@@ -32,8 +32,8 @@ if [ "${1:-}" = --list ]; then
 		read -r name _ <<<"$line"
 		vm_config "$name" $full
 		on=" "; [[ " $configs " = *" $name "* ]] && on="*"
-		printf '%s %-18s RTRS_CLIENT=%-4s RTRS_SERVER=%-4s RNBD_CLIENT=%-4s RNBD_SERVER=%-4s %s results/vmtest/check/%s\n' \
-			"$on" "$name" "$RC" "$RS" "$NC" "$NS" "${SP:+RTRS_SRV_PARAMS=\"$SP\"}${CS:+ CASES=\"$CS\"}" "$name"
+		printf '%s %-18s RTRS_CLIENT=%-4s RTRS_SERVER=%-4s RNBD_CLIENT=%-4s RNBD_SERVER=%-4s SOFT_RDMA=%s %s results/vmtest/check/%s\n' \
+			"$on" "$name" "$RC" "$RS" "$NC" "$NS" "$SR" "${SP:+RTRS_SRV_PARAMS=\"$SP\"}${CS:+ CASES=\"$CS\"}" "$name"
 	done
 	echo "(* = runs: ${CHECK_CONFIGS:+CHECK_CONFIGS=}$configs)"
 	exit 0
@@ -73,12 +73,13 @@ timed make -s modules; count "modules build" $?
 boot=$repo/results/vmtest/check
 rm -rf "$boot"
 mkdir -p "$boot"
-REPO=$repo SOFT_RDMA=${SOFT_RDMA:-rxe} FLAVOR=${FLAVOR:-debug}
+# SOFT_RDMA from the environment applies to every configuration.
+REPO=$repo FLAVOR=${FLAVOR:-debug} all_rdma=${SOFT_RDMA:-}
 runs=()
 for name in $configs; do
 	vm_config "$name" $full
 	RTRS_CLIENT=$RC RTRS_SERVER=$RS RNBD_CLIENT=$NC RNBD_SERVER=$NS RTRS_SRV_PARAMS=$SP \
-		CASES=${CASES:-$CS} write_config "$boot/$name"
+		SOFT_RDMA=${all_rdma:-$SR} CASES=${CASES:-$CS} write_config "$boot/$name"
 	runs+=("$boot/$name")
 done
 s=$(date +%s)

@@ -11,7 +11,7 @@ run() { say "# $*"; "$@" >&3 2>&1; }
 die() { say "demo: $*"; exit 1; }
 
 say "== soft-RoCE ($SOFT_RDMA) on the guest NIC"
-start_soft_rdma || die "soft-RDMA set-up failed"
+{ start_soft_rdma "$SOFT_RDMA" && use_soft_rdma "$SOFT_RDMA"; } || die "soft-RDMA set-up failed"
 run rdma link show
 say "== server and client modules ($RNBD_CLIENT)"
 (load_modules) || die "loading the modules failed"

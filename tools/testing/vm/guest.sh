@@ -39,7 +39,9 @@ dmesg -C
 [ -w /sys/kernel/debug/kmemleak ] && echo clear > /sys/kernel/debug/kmemleak
 
 boot_fail() { for r in "${RUNS[@]}"; do echo "setup: $*" > "$r/setup.failed"; done; exit 1; }
-start_soft_rdma || boot_fail "soft-RDMA ($SOFT_RDMA)"
+# Every soft-RDMA kind a run asks for (rxe and siw live side by side: different links).
+kinds=$(for r in "${RUNS[@]}"; do (. "$r/config.sh"; echo "$SOFT_RDMA"); done | sort -u)
+start_soft_rdma $kinds || boot_fail "soft-RDMA ($kinds)"
 modprobe brd rd_nr=2 rd_size=65536 || boot_fail "modprobe brd"
 modprobe null_blk nr_devices=1 queue_mode=2 irqmode=0 memory_backed=1 gb=1 || boot_fail "modprobe null_blk"
 
@@ -48,6 +50,7 @@ modprobe null_blk nr_devices=1 queue_mode=2 irqmode=0 memory_backed=1 gb=1 || bo
 run_one() {
 	export RESULTS=$1 LAST_RUN=$2
 	. "$RESULTS/config.sh"
+	use_soft_rdma "$SOFT_RDMA" || { echo "setup: soft-RDMA $SOFT_RDMA" > "$RESULTS/setup.failed"; exit 1; }
 	setup_fail() { echo "setup: $*" > "$RESULTS/setup.failed"; exit 1; }
 	# The run before ended by unloading its modules: a left one would be the wrong twin.
 	local m

@@ -197,11 +197,13 @@ register() {
 }
 ALL_MODULES="rtrs_client rtrs_server rnbd_client rnbd_server"
 
-## Soft-RDMA: the guest NIC carries path 1; a dummy NIC gives path 2 its own link and
-## address. rxe and siw deliver traffic to a local address internally, so client and server
-## share the guest and nothing leaves it. Exports ADDR1, ADDR2 and NIC.
+## Soft-RDMA. rxe: the guest NIC carries path 1 (rxe0), a dummy NIC gives path 2 its own
+## link and address (rxe1); rxe delivers traffic to a local address internally, so client
+## and server share the guest and nothing leaves it. siw: see siw_over_veth.
+## start_soft_rdma KIND...: sets up each KIND (rxe, siw) once; exports NIC, and for each
+## KIND its two server addresses as RXE_ADDRS / SIW_ADDRS ("ADDR1 ADDR2").
 start_soft_rdma() {
-	local n nic=
+	local n nic= kind
 	for n in /sys/class/net/*; do
 		n=${n##*/}
 		# A NIC backed by a (virtio) device, not lo or the dummy.
@@ -211,24 +213,40 @@ start_soft_rdma() {
 	done
 	[ -n "$nic" ] || { echo "no Ethernet NIC in the guest" >&2; return 1; }
 	ip link set "$nic" up || return 1
-	ADDR1=$(ip -4 -o addr show dev "$nic" | awk '{ sub(/\/.*/, "", $4); print $4; exit }')
-	if [ -z "$ADDR1" ]; then
-		ADDR1=10.0.2.15
-		ip addr add "$ADDR1/24" dev "$nic" || return 1
-	fi
 	NIC=$nic
-	if [ "$SOFT_RDMA" = siw ]; then
-		siw_over_veth || return 1
-	else
-		ADDR2=10.0.3.15
-		{ [ -e /sys/class/net/dummy0 ] || ip link add dummy0 type dummy; } && ip addr add "$ADDR2/24" dev dummy0 \
-			&& ip link set dummy0 up || { echo "dummy0 set-up failed" >&2; return 1; }
-		modprobe rdma_rxe || return 1
-		rdma link add rxe0 type rxe netdev "$nic" || return 1
-		rdma link add rxe1 type rxe netdev dummy0 || return 1
-	fi
+	for kind in "$@"; do
+		case "$kind" in
+		rxe) [ -n "${RXE_ADDRS:-}" ] || rxe_links || return 1 ;;
+		siw) [ -n "${SIW_ADDRS:-}" ] || siw_over_veth || return 1 ;;
+		*) echo "unknown soft-RDMA '$kind'" >&2; return 1 ;;
+		esac
+	done
 	rdma link show
-	export ADDR1 ADDR2 NIC
+	export NIC RXE_ADDRS SIW_ADDRS
+}
+
+# use_soft_rdma KIND: ADDR1 and ADDR2 of KIND (set up by start_soft_rdma) for the cases.
+use_soft_rdma() {
+	local a
+	case "$1" in rxe) a=${RXE_ADDRS:-} ;; siw) a=${SIW_ADDRS:-} ;; esac
+	[ -n "$a" ] || { echo "soft-RDMA '$1' is not set up" >&2; return 1; }
+	read -r ADDR1 ADDR2 <<<"$a"
+	export ADDR1 ADDR2
+}
+
+rxe_links() {
+	local a1 a2=10.0.3.15
+	a1=$(ip -4 -o addr show dev "$NIC" | awk '{ sub(/\/.*/, "", $4); print $4; exit }')
+	if [ -z "$a1" ]; then
+		a1=10.0.2.15
+		ip addr add "$a1/24" dev "$NIC" || return 1
+	fi
+	{ [ -e /sys/class/net/dummy0 ] || ip link add dummy0 type dummy; } && ip addr add "$a2/24" dev dummy0 \
+		&& ip link set dummy0 up || { echo "dummy0 set-up failed" >&2; return 1; }
+	modprobe rdma_rxe || return 1
+	rdma link add rxe0 type rxe netdev "$NIC" || return 1
+	rdma link add rxe1 type rxe netdev dummy0 || return 1
+	RXE_ADDRS="$a1 $a2"
 }
 
 # siw carries RDMA over the kernel's TCP, and binds a listener's sockets to the netdev of
@@ -259,7 +277,7 @@ siw_over_veth() {
 		rdma link add siw$((2 * i)) type siw netdev $c || return 1
 		rdma link add siw$((2 * i + 1)) type siw netdev $s || return 1
 	done
-	ADDR1=10.0.4.2 ADDR2=10.0.5.2
+	SIW_ADDRS="10.0.4.2 10.0.5.2"
 	ip rule show
 }
 
