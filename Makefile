@@ -4,6 +4,8 @@
 #   make deps                 Debian packages, bindgen-cli, virtme-ng (idempotent)
 #   make kernel FLAVOR=...    the cached test kernel (debug: tests, perf: benchmarks)
 #   make                      the four modules against KDIR (default: cached debug kernel)
+#   make install, uninstall   the four modules into/out of <INSTALL_MOD_PATH>/lib/modules/<release>/updates
+#   make install-check        install and uninstall staged, and the KDIR/rustc refusals (make check)
 #   make vmtest               the VM suite for one configuration (IMPL=, RTRS_CLIENT=, ...)
 #   make hosttest             host unit and property tests of the pure-logic files
 #   make fuzz                 the parser properties for long (FUZZ_CASES=200000 cases each)
@@ -22,6 +24,21 @@ BINDGEN := $(shell bash -c '. scripts/lib.sh && echo $$BINDGEN')
 KBUILD_OPTS := LLVM=-19 RUSTC=$(RUSTC) BINDGEN=$(BINDGEN) HOSTRUSTC=$(RUSTC)
 RUSTFMT ?= rustfmt
 RUST_SOURCES = $(shell git ls-files '*.rs')
+# dkms appends CC=clang LD=ld.lld for a kernel built by clang; LLVM=-19 already names the
+# compilers the kernel was built with, so those two are not passed on to Kbuild.
+MAKEOVERRIDES := $(filter-out CC=% LD=%,$(MAKEOVERRIDES))
+
+# make install: modules_install of the four modules (not the self-test) into
+# $(INSTALL_MOD_PATH)/lib/modules/<KDIR's release>/updates, which depmod searches before the
+# in-tree kernel/ modules of the same names, then depmod. INSTALL_MOD_PATH (or DESTDIR)
+# stages it under another root.
+MODULES := rtrs_client rtrs_server rnbd_client rnbd_server
+INSTALL_MOD_PATH ?= $(DESTDIR)
+INSTALL_MOD_DIR ?= updates
+KERNEL_RELEASE = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+MOD_DST = $(INSTALL_MOD_PATH)/lib/modules/$(KERNEL_RELEASE)/$(INSTALL_MOD_DIR)
+DEPMOD := $(shell PATH=$$PATH:/sbin:/usr/sbin command -v depmod)
+INSTALL_ORDER := $(CURDIR)/.install.order
 
 # Which implementation each module has in the VM: rust or c. IMPL sets all four.
 # IMPL wins over values inherited from the environment; a module named on the command line
@@ -43,7 +60,7 @@ CASES ?=
 RTRS_SRV_PARAMS ?=
 export RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER SOFT_RDMA CASES FLAVOR RTRS_SRV_PARAMS
 
-.PHONY: all modules deps kernel clippy fmt fmt-check hosttest fuzz unsafe-report docs-check vmtest bench check matrix demo clean
+.PHONY: all modules install uninstall install-check kdir-check deps kernel clippy fmt fmt-check hosttest fuzz unsafe-report docs-check vmtest bench check matrix demo clean
 
 all: modules
 
@@ -55,14 +72,35 @@ kernel: deps
 
 # The default KDIR is built on demand; a KDIR given by the user is used as it is.
 ifeq ($(KDIR),$(DEFAULT_KDIR))
-modules clippy: kernel
+kdir-check: kernel
 endif
 
-modules:
-	@test -f $(KDIR)/Module.symvers || { echo "ERROR: KDIR=$(KDIR) is not a built kernel tree"; exit 1; }
+# Stops early if KDIR is no built Rust-enabled 6.12 tree or was built by another rustc.
+kdir-check:
+	@scripts/check-kdir.sh "$(KDIR)" "$(RUSTC)" "$(BINDGEN)"
+
+modules: kdir-check
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_OPTS) modules
 
-clippy:
+install: modules
+	@(for m in $(MODULES); do grep -E "(^|/)$$m\.o$$" modules.order || exit 1; done) > $(INSTALL_ORDER) \
+		|| { rm -f $(INSTALL_ORDER); echo "ERROR: modules.order lacks one of $(MODULES)"; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_OPTS) MODORDER=$(INSTALL_ORDER) \
+		INSTALL_MOD_PATH=$(INSTALL_MOD_PATH) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) modules_install
+	@rm -f $(INSTALL_ORDER)
+
+# Removes what make install put there (each module with any compression suffix), then depmod.
+uninstall:
+	@test -n "$(KERNEL_RELEASE)" || { echo "ERROR: KDIR=$(KDIR) has no include/config/kernel.release"; exit 1; }
+	@for f in $(foreach m,$(MODULES),$(foreach s,.ko .ko.gz .ko.xz .ko.zst,$(MOD_DST)/$(m)$(s))); do \
+		[ ! -e $$f ] || { echo "  RM      $$f"; rm -f $$f; }; done
+	@[ ! -d $(MOD_DST) ] || rmdir --ignore-fail-on-non-empty $(MOD_DST)
+	$(DEPMOD) -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KERNEL_RELEASE)
+
+install-check:
+	@scripts/install-check.sh
+
+clippy: kdir-check
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_OPTS) clean
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_OPTS) CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver modules
 
@@ -105,4 +143,4 @@ demo:
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_OPTS) clean
-	rm -rf tools/testing/host/target
+	rm -rf tools/testing/host/target $(INSTALL_ORDER)

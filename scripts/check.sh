@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # make check: every test of the project, from a fresh machine. Installs what is missing,
 # builds (or reuses) the debug kernel, then: host unit tests, rustfmt, the documentation
-# check, the modules under clippy, and the VM suite for each configuration of the matrix
-# (VM_CONFIGS in scripts/lib.sh), with make check's cases of each (about 75 minutes on 2
-# cores).
+# check, the modules under clippy, a staged make install and uninstall with the refusal of
+# an unfit kernel tree or rustc (make install-check), and the VM suite for each
+# configuration of the matrix (VM_CONFIGS in scripts/lib.sh), with make check's cases of
+# each (about 75 minutes on 2 cores).
 # 'scripts/check.sh --full' (make matrix) runs every case each configuration takes part in
 # (about 2.5 hours).
 #
@@ -66,6 +67,7 @@ timed make -s docs-check; count "docs: reST and ABI files" $?
 timed make -s unsafe-report; count "unsafe only in rust/" $?
 timed make -s clippy; count "modules build under CLIPPY=1" $?
 timed make -s modules; count "modules build" $?
+timed make -s install-check; count "install: staged make install/uninstall, KDIR and rustc refusals" $?
 
 # The VM suite: one boot of the debug kernel runs the configurations one after another
 # (guest.sh: each loads its module set, runs its cases, and unloads it in final_rmmod).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Installs everything the build, the VM harness and the tests need: Debian packages,
-# bindgen-cli 0.69.5 and virtme-ng from PyPI. Idempotent: a second run checks and skips.
+# Installs everything the build, the VM harness and the tests need: Debian packages (dkms
+# for the modules' dkms.conf), bindgen-cli 0.69.5 and virtme-ng from PyPI. Idempotent: a
+# second run checks and skips.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -9,7 +10,7 @@ APT_PKGS=(
 	linux-source-6.12
 	rustc-web rust-web-src libstd-rust-web-dev rust-web-clippy
 	clang-19 lld-19 llvm-19 libclang-19-dev
-	flex bison bc libelf-dev libssl-dev cpio dwarves kmod zstd xz-utils
+	flex bison bc libelf-dev libssl-dev cpio dwarves kmod zstd xz-utils dkms
 	qemu-system-x86 fio rdma-core ibverbs-utils iproute2 procps util-linux
 	python3-docutils
 )

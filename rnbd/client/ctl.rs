@@ -113,12 +113,7 @@ impl Client {
         };
         match Dev::map(self, &sess, opts.device_path, opts.access_mode) {
             Ok(dev) => {
-                pr_info!(
-                    "{:?}: mapped '{}' from session '{}'\n",
-                    dev,
-                    BStr(opts.device_path),
-                    BStr(opts.sessname)
-                );
+                pr_info!("{:?}: mapped as rnbd{}\n", dev, dev.index());
                 Ok(())
             }
             Err(e) => {

@@ -118,13 +118,19 @@ pub(crate) struct Dev {
     inner: Mutex<Inner>,
 }
 
+/// `<device_path@sessname>`, how C `rnbd_clt_log` names a device in the log.
 impl core::fmt::Debug for Dev {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "rnbd{}", self.index)
+        write!(f, "<{}@{}>", BStr(&self.pathname), &*self.sess.name)
     }
 }
 
 impl Dev {
+    /// `N` of `rnbd<N>`.
+    pub(crate) fn index(&self) -> u32 {
+        self.index
+    }
+
     /// The state.
     pub(crate) fn state(&self) -> State {
         match self.state.load(Ordering::Acquire) {
@@ -180,7 +186,7 @@ impl Dev {
         let rsp = match sess.open_dev(&dev) {
             Ok(r) => r,
             Err(e) => {
-                pr_err!("{:?}: OPEN of '{}' failed: {:?}\n", dev, BStr(pathname), e);
+                pr_err!("{:?}: OPEN failed: {:?}\n", dev, e);
                 dev.abandon();
                 return Err(e);
             }

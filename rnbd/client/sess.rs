@@ -166,7 +166,7 @@ impl Sess {
         let msg = proto::encode_sess_info(PROTO_VER_MAJOR);
         let rsp = rtrs.request_msg_wait(Dir::Read, permit, &msg, proto::SESS_INFO_LEN)?;
         let ver = proto::decode_sess_info_rsp(&rsp).map_err(|e| {
-            pr_err!("{}: bad SESS_INFO_RSP: {:?}\n", &*self.name, e);
+            pr_err!("<{}>: bad SESS_INFO_RSP: {:?}\n", &*self.name, e);
             EINVAL
         })?;
         self.ver.store(ver.min(PROTO_VER_MAJOR), Ordering::Relaxed);
@@ -190,7 +190,7 @@ impl Sess {
         let permit = rtrs.get_permit(ConType::Admin, true).ok_or(ENOMEM)?;
         let rsp = rtrs.request_msg_wait(Dir::Read, permit, &msg, proto::OPEN_RSP_LEN)?;
         OpenRsp::decode(&rsp).map_err(|e| {
-            pr_err!("{}: bad OPEN_RSP: {:?}\n", &*self.name, e);
+            pr_err!("<{}>: bad OPEN_RSP: {:?}\n", &*self.name, e);
             EINVAL
         })
     }
@@ -212,7 +212,7 @@ impl Sess {
         };
         if let Err(e) = res {
             pr_err!(
-                "{}: CLOSE of device {} failed: {:?}\n",
+                "<{}>: CLOSE of device {} failed: {:?}\n",
                 &*self.name,
                 device_id,
                 e
@@ -270,14 +270,14 @@ impl Sess {
     fn reconnected(&self) {
         if let Err(e) = self.sess_info() {
             pr_err!(
-                "{}: SESS_INFO after reconnect failed: {:?}\n",
+                "<{}>: SESS_INFO after reconnect failed: {:?}\n",
                 &*self.name,
                 e
             );
             return;
         }
         if let Err(e) = self.query() {
-            pr_err!("{}: query after reconnect failed: {:?}\n", &*self.name, e);
+            pr_err!("<{}>: query after reconnect failed: {:?}\n", &*self.name, e);
         }
         let Ok(devs) = self.devs() else {
             return;
@@ -285,7 +285,7 @@ impl Sess {
         for d in devs.iter() {
             if matches!(d.state(), State::Mapped | State::Disconnected) {
                 if let Err(e) = d.remap() {
-                    pr_err!("{}: remap of {:?} failed: {:?}\n", &*self.name, d, e);
+                    pr_err!("{:?}: remap failed: {:?}\n", d, e);
                 }
             }
         }
@@ -298,7 +298,7 @@ impl Sess {
         self.rtrs.shut();
         while self.rtrs.wait_drained_ms(1000).is_err() {
             pr_info!(
-                "{}: waiting for users of the session to close it\n",
+                "<{}>: waiting for users of the session to close it\n",
                 &*self.name
             );
         }

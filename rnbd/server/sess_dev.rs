@@ -91,15 +91,20 @@ impl SessDev {
         self.open.shut();
         while self.open.wait_drained_ms(1000).is_err() {
             pr_warn!(
-                "{}: closing device {}: waiting for IO in flight\n",
-                self.sess.name(),
-                self.id
+                "<{}@{}>: closing the device: waiting for IO in flight\n",
+                kernel::str::BStr::from_bytes(&self.path),
+                self.sess.name()
             );
         }
         if let Some(open) = self.open.take() {
             let name = open.share.dev().clone();
             drop(open);
-            pr_info!("{}: Device {} closed\n", self.sess.name(), name.name());
+            pr_info!(
+                "<{}@{}>: Device {} closed\n",
+                kernel::str::BStr::from_bytes(&self.path),
+                self.sess.name(),
+                name.name()
+            );
         }
     }
 
@@ -194,16 +199,17 @@ impl AttributeOperations<3> for SessDev {
         // `sysfs_streq(buf, "1")`: one trailing newline allowed.
         if input != b"1" && input != b"1\n" {
             pr_err!(
-                "{}: force_close: invalid value: '{}'\n",
+                "<{}@{}>: force_close: invalid value: '{}'\n",
+                kernel::str::BStr::from_bytes(&self.path),
                 self.sess.name(),
                 kernel::str::BStr::from_bytes(input)
             );
             return Err(EINVAL);
         }
         pr_info!(
-            "{}: device {}: force close requested\n",
-            self.sess.name(),
-            self.id
+            "<{}@{}>: force close requested\n",
+            kernel::str::BStr::from_bytes(&self.path),
+            self.sess.name()
         );
         self.sess.force_close(self);
         Ok(())

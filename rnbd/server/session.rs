@@ -105,7 +105,7 @@ impl Session {
             }
             Err(e) => {
                 pr_err_ratelimited!(
-                    "session {}: bad message of {} bytes: {:?}\n",
+                    "<{}>: bad message of {} bytes: {:?}\n",
                     self.name(),
                     usr_len,
                     e
@@ -119,7 +119,7 @@ impl Session {
     fn sess_info(&self, ver: u8, data: &mut [u8]) -> Result {
         if data.len() < SESS_INFO_LEN {
             pr_err!(
-                "session {}: SESS_INFO with a {} byte reply buffer\n",
+                "<{}>: SESS_INFO with a {} byte reply buffer\n",
                 self.name(),
                 data.len()
             );
@@ -137,7 +137,7 @@ impl Session {
         let dev_name = BStr::from_bytes(msg.dev_name);
         if data.len() < OPEN_RSP_LEN {
             pr_err!(
-                "session {}: OPEN of '{}' with a {} byte reply buffer\n",
+                "<{}>: OPEN of '{}' with a {} byte reply buffer\n",
                 self.name(),
                 dev_name,
                 data.len()
@@ -235,19 +235,19 @@ impl Session {
         match dir {
             Ok(dir) => {
                 pr_info!(
-                    "{}: Opened device '{}' as {} ({})\n",
+                    "<{}@{}>: Opened device '{}' ({})\n",
+                    dev_name,
                     self.name(),
                     dev.name(),
-                    dev_name,
                     msg.access_mode.name()
                 );
                 Ok(dir)
             }
             Err(e) => {
                 pr_err!(
-                    "{}: Opening device '{}' failed, failed to create dev client sysfs files, err: {:?}\n",
-                    self.name(),
+                    "<{}@{}>: Opening device failed, failed to create dev client sysfs files, err: {:?}\n",
                     dev_name,
+                    self.name(),
                     e
                 );
                 sess_dev.close();
@@ -371,12 +371,12 @@ impl Session {
             // What a write to a read-only block device gets from the block layer's file
             // operations (`blkdev_write_iter`): C RNBD would submit it anyway.
             pr_err_ratelimited!(
-                "{}: {:?} of {} bytes at sector {} on read-only device {} refused\n",
+                "<{}@{}>: {:?} of {} bytes at sector {} on a read-only mapping refused\n",
+                BStr::from_bytes(&sess_dev.path),
                 self.name(),
                 io.op,
                 io.bi_size,
-                io.sector,
-                io.device_id
+                io.sector
             );
             return op.resp_rdma(Err(EPERM));
         }
@@ -408,12 +408,12 @@ impl Session {
                 let res = file_io(f, &mut op, &io);
                 if let Err(e) = res {
                     pr_err_ratelimited!(
-                        "{}: {:?} of {} bytes at sector {} on file device {}: {:?}\n",
+                        "<{}@{}>: {:?} of {} bytes at sector {} on the file: {:?}\n",
+                        BStr::from_bytes(&sess_dev.path),
                         self.name(),
                         io.op,
                         io.bi_size,
                         io.sector,
-                        io.device_id,
                         e
                     );
                 }
@@ -426,11 +426,11 @@ impl Session {
             let nr_sectors = io.bi_size >> SECTOR_SHIFT;
             if nr_sectors << SECTOR_SHIFT != io.bi_size {
                 pr_err_ratelimited!(
-                    "{}: {:?} of {} bytes, not whole sectors, on device {}\n",
+                    "<{}@{}>: {:?} of {} bytes, not whole sectors\n",
+                    BStr::from_bytes(&sess_dev.path),
                     self.name(),
                     io.op,
-                    io.bi_size,
-                    io.device_id
+                    io.bi_size
                 );
                 return op.resp_rdma(Err(EINVAL));
             }
@@ -440,7 +440,13 @@ impl Session {
                     submit(bio, op, pass, self.name(), io);
                 }
                 Err(e) => {
-                    pr_err_ratelimited!("{}: {:?} refused: {:?}\n", self.name(), io.op, e);
+                    pr_err_ratelimited!(
+                        "<{}@{}>: {:?} refused: {:?}\n",
+                        BStr::from_bytes(&sess_dev.path),
+                        self.name(),
+                        io.op,
+                        e
+                    );
                     op.resp_rdma(Err(e));
                 }
             }
@@ -448,7 +454,8 @@ impl Session {
         }
         if op.data_len() != usize::try_from(io.bi_size).unwrap_or(usize::MAX) {
             pr_err_ratelimited!(
-                "{}: Datalen mismatch: bio bi_size ({}), bi_size ({})\n",
+                "<{}@{}>: Datalen mismatch: bio bi_size ({}), bi_size ({})\n",
+                BStr::from_bytes(&sess_dev.path),
                 self.name(),
                 op.data_len(),
                 io.bi_size
@@ -463,11 +470,22 @@ impl Session {
                     op.resp_rdma(res);
                 }) {
                     // The request went with the closure, answered -EIO.
-                    pr_err_ratelimited!("{}: bio not submitted: {:?}\n", self.name(), e);
+                    pr_err_ratelimited!(
+                        "<{}@{}>: bio not submitted: {:?}\n",
+                        BStr::from_bytes(&sess_dev.path),
+                        self.name(),
+                        e
+                    );
                 }
             }
             Err((e, op)) => {
-                pr_err_ratelimited!("{}: {:?} refused: {:?}\n", self.name(), io.op, e);
+                pr_err_ratelimited!(
+                    "<{}@{}>: {:?} refused: {:?}\n",
+                    BStr::from_bytes(&sess_dev.path),
+                    self.name(),
+                    io.op,
+                    e
+                );
                 op.resp_rdma(Err(e));
             }
         }
@@ -557,7 +575,7 @@ fn submit(
         op.resp_rdma(res);
     }) {
         // The request went with the closure, answered -EIO.
-        pr_err_ratelimited!("{}: {:?} not submitted: {:?}\n", name, io.op, e);
+        pr_err_ratelimited!("<{}>: {:?} not submitted: {:?}\n", name, io.op, e);
     }
 }
 

@@ -260,7 +260,11 @@ impl Core {
         let old = this.paths.get();
         let n = old.as_ref().map_or(0, |l| l.0.len());
         if n >= MAX_PATHS {
-            pr_err!("too many paths: {}\n", n);
+            pr_err!(
+                "<{}>: too many paths: {}\n",
+                kernel::str::BStr::from_bytes(&this.name),
+                n
+            );
             return Err(EINVAL);
         }
         let mut list = KVec::with_capacity(n + 1, GFP_KERNEL)?;
@@ -272,7 +276,8 @@ impl Core {
         let want = this.queue_depth.load(Ordering::Relaxed);
         if want != 0 && want != qd {
             pr_err!(
-                "paths of one session differ in queue depth: {} != {}\n",
+                "<{}>: paths of one session differ in queue depth: {} != {}\n",
+                kernel::str::BStr::from_bytes(&this.name),
                 qd,
                 want
             );
@@ -425,7 +430,11 @@ impl Sess {
         // As C: the session opens only if every path connects.
         for (src, dst) in args.paths.iter() {
             if let Err(e) = Core::add_path(&core, src.as_ref(), dst) {
-                pr_err!("connecting a path failed: {:?}\n", e);
+                pr_err!(
+                    "<{}>: connecting a path failed: {:?}\n",
+                    kernel::str::BStr::from_bytes(&core.name),
+                    e
+                );
                 core.close();
                 return Err(e);
             }

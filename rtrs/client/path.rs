@@ -811,9 +811,13 @@ impl Path {
     /// in state CONNECTING.
     fn up(this: &Arc<Self>, link: Link, announce: bool) -> Result {
         if link.acc.queue_depth != this.queue_depth {
-            pr_err!("Error: queue depth changed\n");
             pr_err!(
-                "Disabling auto-reconnect. Trigger a manual reconnect after issue is resolved\n"
+                "<{}>: Error: queue depth changed\n",
+                kernel::str::BStr::from_bytes(&this.core.name)
+            );
+            pr_err!(
+                "<{}>: Disabling auto-reconnect. Trigger a manual reconnect after issue is resolved\n",
+                kernel::str::BStr::from_bytes(&this.core.name)
             );
             this.no_auto_reconnect.store(true, Ordering::Relaxed);
             link.stop();
@@ -838,7 +842,8 @@ impl Path {
             this.core.path_up();
         }
         pr_info!(
-            "path {}@{}: connected\n",
+            "<{}>: path {}@{}: connected\n",
+            kernel::str::BStr::from_bytes(&this.core.name),
             AddrText::new(this.src.family(), this.src.addr_bytes()),
             AddrText::new(this.dst.family(), this.dst.addr_bytes())
         );
@@ -907,7 +912,8 @@ impl Path {
     pub(crate) fn error(this: &Arc<Self>, why: &core::fmt::Arguments<'_>) {
         if !this.err_logged.swap(true, Ordering::AcqRel) {
             pr_err!(
-                "path {}@{}: error: {} (state {:?})\n",
+                "<{}>: path {}@{}: error: {} (state {:?})\n",
+                kernel::str::BStr::from_bytes(&this.core.name),
                 AddrText::new(this.src.family(), this.src.addr_bytes()),
                 AddrText::new(this.dst.family(), this.dst.addr_bytes()),
                 why,
@@ -930,7 +936,8 @@ impl Path {
         DelayedWork::<Path, { work::HB }>::cancel_sync(this);
         if let Some(conns) = this.live.replace(None) {
             pr_info!(
-                "path {}@{}: closing the connections ({:?})\n",
+                "<{}>: path {}@{}: closing the connections ({:?})\n",
+                kernel::str::BStr::from_bytes(&this.core.name),
                 AddrText::new(this.src.family(), this.src.addr_bytes()),
                 AddrText::new(this.dst.family(), this.dst.addr_bytes()),
                 this.state()
@@ -1119,7 +1126,13 @@ impl DelayedWorkItem<{ work::RECONNECT }> for Path {
         msleep(recon::BACKOFF_MS);
         if this.change_state(State::Connecting) {
             if let Err(e) = Self::reconnect_once(&this) {
-                pr_err!("reconnecting the path failed: {:?}\n", e);
+                pr_err!(
+                    "<{}>: path {}@{}: reconnecting failed: {:?}\n",
+                    kernel::str::BStr::from_bytes(&this.core.name),
+                    AddrText::new(this.src.family(), this.src.addr_bytes()),
+                    AddrText::new(this.dst.family(), this.dst.addr_bytes()),
+                    e
+                );
                 if this.change_state(State::Reconnecting) {
                     this.stats.reconnect_failed();
                     DelayedWork::<Path, { work::ERR }>::queue(&this, &this.core.wq, 0);
