@@ -50,6 +50,10 @@ modprobe null_blk nr_devices=1 queue_mode=2 irqmode=0 memory_backed=1 gb=1 || bo
 run_one() {
 	export RESULTS=$1 LAST_RUN=$2
 	. "$RESULTS/config.sh"
+	# The cases again, under this run's settings: some register only for some module sets
+	# (the self-tests only with all modules in Rust); lib.sh starts the lists afresh.
+	. "$REPO/tools/testing/vm/lib.sh"
+	for f in "$REPO"/tools/testing/$SUITE/*.sh; do . "$f"; done
 	use_soft_rdma "$SOFT_RDMA" || { echo "setup: soft-RDMA $SOFT_RDMA" > "$RESULTS/setup.failed"; exit 1; }
 	setup_fail() { echo "setup: $*" > "$RESULTS/setup.failed"; exit 1; }
 	# The run before ended by unloading its modules: a left one would be the wrong twin.
