@@ -274,6 +274,9 @@ siw_over_veth() {
 		ip route add $net.1 dev $s src $net.2 table $((11 + 2 * i)) || return 1
 		ip rule add pref $((100 + 2 * i)) to $net.2 iif lo lookup $((10 + 2 * i)) || return 1
 		ip rule add pref $((101 + 2 * i)) to $net.1 iif lo lookup $((11 + 2 * i)) || return 1
+		# The ends answer no ARP for one another (the asker's address is local): fixed entries.
+		ip neigh replace $net.2 lladdr "$(cat /sys/class/net/$s/address)" dev $c nud permanent || return 1
+		ip neigh replace $net.1 lladdr "$(cat /sys/class/net/$c/address)" dev $s nud permanent || return 1
 		rdma link add siw$((2 * i)) type siw netdev $c || return 1
 		rdma link add siw$((2 * i + 1)) type siw netdev $s || return 1
 	done
