@@ -2,7 +2,8 @@
 /*
  * The kernel headers the project's own bindgen run covers: RDMA verbs and CM, block layer,
  * bios, scatterlists, sysfs/kobject/device classes, inet addresses, and the workqueue and
- * completion pieces the 6.12 kernel crate lacks. Sorted alphabetically.
+ * completion pieces the 6.12 kernel crate lacks, and the C tracepoints of the modules
+ * (rnbd_rs_trace.h). Sorted alphabetically.
  */
 
 #include <linux/bio.h>
@@ -31,6 +32,7 @@
 #include <rdma/ib_cm.h>
 #include <rdma/ib_verbs.h>
 #include <rdma/rdma_cm.h>
+#include <rnbd_rs_trace.h>
 #include <rtrs.h>
 
 /* Constants bindgen cannot evaluate; renamed by the sed in Kbuild. */
