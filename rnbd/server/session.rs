@@ -18,6 +18,10 @@ use crate::ratelimit::pr_err_ratelimited;
 use crate::rtrs::srv::{SrvOp, SrvSess};
 use crate::sess_dev::{Backing, OpenDev, SessDev};
 use crate::sysfs::Kobject;
+use crate::trace::{
+    rnbd_srv::{self, LinkEvent, ProcessRdma},
+    Dir,
+};
 use core::sync::atomic::{AtomicU8, Ordering};
 use kernel::{
     new_mutex, new_spinlock,
@@ -46,6 +50,8 @@ pub(crate) struct Session {
     server: Arc<Server>,
     /// The session name (RTRS path name).
     name: CString,
+    /// The RTRS session's queue depth (for the tracepoints).
+    queue_depth: i32,
     /// The protocol version from SESS_INFO (0 before it).
     ver: AtomicU8,
     /// The session lock (C `srv_sess->lock`): the directories of the open devices, by id.
@@ -63,21 +69,32 @@ impl Session {
         let name = rtrs.path_name().inspect_err(|e| {
             pr_err!("rtrs_srv_get_path_name(): {:?}\n", e);
         })?;
+        let queue_depth = rtrs.queue_depth();
         pr_info!(
             "RTRS session {} connected, queue depth {}\n",
             &*name,
-            rtrs.queue_depth()
+            queue_depth
         );
-        Arc::pin_init(
+        let this = Arc::pin_init(
             pin_init!(Self {
                 server,
                 name,
+                queue_depth,
                 ver: AtomicU8::new(0),
                 dirs <- new_mutex!(KVec::new()),
                 ids <- new_spinlock!(KVec::new()),
             }),
             GFP_KERNEL,
-        )
+        )?;
+        this.trace_link(LinkEvent::CreateSess);
+        Ok(this)
+    }
+
+    /// Records the tracepoint `create_sess` or `destroy_sess` for this session.
+    fn trace_link(&self, ev: LinkEvent) {
+        if ev.enabled() {
+            ev.fire(self.name.as_bytes(), self.queue_depth);
+        }
     }
 
     /// The session name.
@@ -125,15 +142,21 @@ impl Session {
             );
             return Err(EINVAL);
         }
-        let ver = ver.min(PROTO_VER_MAJOR);
-        self.ver.store(ver, Ordering::Relaxed);
-        reply(data, &proto::encode_sess_info_rsp(ver));
+        let agreed = ver.min(PROTO_VER_MAJOR);
+        self.ver.store(agreed, Ordering::Relaxed);
+        if rnbd_srv::sess_info_enabled() {
+            rnbd_srv::sess_info(self.name.as_bytes(), agreed, ver, PROTO_VER_MAJOR);
+        }
+        reply(data, &proto::encode_sess_info_rsp(agreed));
         Ok(())
     }
 
     /// OPEN (§14.5, C `process_msg_open`): opens the device or finds it open, and replies
     /// with its id and geometry.
     fn open(self: &Arc<Self>, msg: &Open<'_>, data: &mut [u8]) -> Result {
+        if rnbd_srv::msg_open_enabled() {
+            rnbd_srv::msg_open(self.name.as_bytes(), msg.dev_name, msg.access_mode.wire());
+        }
         let dev_name = BStr::from_bytes(msg.dev_name);
         if data.len() < OPEN_RSP_LEN {
             pr_err!(
@@ -315,6 +338,9 @@ impl Session {
 
     /// CLOSE (C `process_msg_close`): an unknown or force-closed id is ignored.
     fn close(&self, id: u32) {
+        if rnbd_srv::msg_close_enabled() {
+            rnbd_srv::msg_close(self.name.as_bytes(), id);
+        }
         let mut dirs = self.dirs.lock();
         self.remove(&mut dirs, id, Id::Free);
     }
@@ -336,6 +362,12 @@ impl Session {
     /// The session ended (C `destroy_sess`): every device is closed.
     pub(crate) fn destroy(&self) {
         let mut dirs = self.dirs.lock();
+        // As C, `destroy_sess` only for a session that still has device ids taken.
+        if LinkEvent::DestroySess.enabled()
+            && self.ids.lock().iter().any(|i| !matches!(i, Id::Free))
+        {
+            self.trace_link(LinkEvent::DestroySess);
+        }
         for id in 0..dirs.len() {
             if let Ok(id) = u32::try_from(id) {
                 self.remove(&mut dirs, id, Id::Free);
@@ -350,6 +382,9 @@ impl Session {
 
     /// IO (§14.6, C `process_rdma`): one bio over the request's data, answered when it ends.
     fn io(&self, mut op: SrvOp, io: Io, usr_len: usize) {
+        if rnbd_srv::process_rdma_enabled() {
+            self.trace_io(&mut op, &io, usr_len);
+        }
         let sess_dev = match self
             .ids
             .lock()
@@ -489,6 +524,33 @@ impl Session {
                 op.resp_rdma(Err(e));
             }
         }
+    }
+
+    /// Records the tracepoint `process_rdma` for `io` arriving in `op` with a message of
+    /// `usr_len` bytes.
+    fn trace_io(&self, op: &mut SrvOp, io: &Io, usr_len: usize) {
+        rnbd_srv::process_rdma(&ProcessRdma {
+            sessname: self.name.as_bytes(),
+            // C reads the RTRS request's direction, which the rtrs.h API does not give;
+            // every RNBD client sends the operations that modify the device as RTRS WRITEs
+            // (`rq_data_dir`), the others as READs.
+            dir: if io.op.modifies() {
+                Dir::Write
+            } else {
+                Dir::Read
+            },
+            ver: self.ver.load(Ordering::Relaxed),
+            device_id: io.device_id,
+            sector: io.sector,
+            // The message's `rw` word: the op code and the flags (which the decoding kept
+            // all of: `F_SYNC` and `F_FUA` are the only flags defined).
+            flags: u32::from(io.op.wire()) | io.flags,
+            bi_size: io.bi_size,
+            ioprio: io.prio,
+            // CAST: A chunk is at most `max_chunk_size`, an `int`.
+            datalen: op.data_mut().len() as u32,
+            usrlen: usr_len,
+        });
     }
 }
 

@@ -45,6 +45,10 @@ use crate::sync::{
     impl_has_delayed_work, msleep, new_delayed_work, Completion, DelayedWork, DelayedWorkItem,
     RcuArc, TryLock,
 };
+use crate::trace::{
+    rtrs_clt::{Conn, ConnEvent},
+    NameBuf,
+};
 use crate::{cpu, errno, msg};
 use core::num::NonZeroU32;
 use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU64, Ordering};
@@ -910,6 +914,7 @@ impl Path {
     /// A path error (`rtrs_rdma_error_recovery`), from any context: a connected path goes
     /// to RECONNECTING and its error recovery is queued; a connecting one fails.
     pub(crate) fn error(this: &Arc<Self>, why: &core::fmt::Arguments<'_>) {
+        this.trace(ConnEvent::RdmaErrorRecovery);
         if !this.err_logged.swap(true, Ordering::AcqRel) {
             pr_err!(
                 "<{}>: path {}@{}: error: {} (state {:?})\n",
@@ -953,6 +958,7 @@ impl Path {
     /// Closes the path (`rtrs_clt_close_conns`): CLOSING, then the close work tears it down
     /// and leaves it CLOSED; waits for that if `wait`. Process context.
     pub(crate) fn close(this: &Arc<Self>, wait: bool) {
+        this.trace(ConnEvent::CloseConns);
         if this.change_state(State::Closing) {
             DelayedWork::<Path, { work::CLOSE }>::queue(this, &this.core.wq, 0);
         }
@@ -1002,6 +1008,31 @@ impl Path {
     /// The path's state.
     pub(crate) fn state(&self) -> State {
         state_of(self.state.load(Ordering::Acquire))
+    }
+
+    /// Records the tracepoint `ev` (C `trace_rtrs_*(clt_path)`) with the path as it is now;
+    /// nothing is gathered while it is off. Any context.
+    fn trace(&self, ev: ConnEvent) {
+        if !ev.enabled() {
+            return;
+        }
+        // The path's sysfs directory name, as C's `kobject_name(&clt_path->kobj)`.
+        let name = NameBuf::new(format_args!(
+            "{}@{}",
+            AddrText::new(self.src.family(), self.src.addr_bytes()),
+            AddrText::new(self.dst.family(), self.dst.addr_bytes())
+        ));
+        let (success_cnt, fail_cnt) = self.stats.reconnects();
+        ev.fire(&Conn {
+            sessname: name.as_bytes(),
+            // CAST: `State` is numbered as `enum rtrs_clt_state`.
+            state: self.state() as i32,
+            // CAST: C's field is an `int`; the counter never gets near `i32::MAX`.
+            reconnect_attempts: self.reconnect_attempts.load(Ordering::Relaxed) as i32,
+            max_reconnect_attempts: self.core.max_reconnect_attempts.load(Ordering::Relaxed),
+            fail_cnt,
+            success_cnt,
+        });
     }
 
     /// Moves to `new` if the state table allows it from the current state; returns whether
@@ -1111,6 +1142,7 @@ impl DelayedWorkItem<{ work::ERR }> for Path {
 impl DelayedWorkItem<{ work::RECONNECT }> for Path {
     /// One reconnect attempt (`rtrs_clt_reconnect_work`).
     fn run(this: Arc<Self>) {
+        this.trace(ConnEvent::ReconnectWork);
         if this.state() != State::Reconnecting {
             return;
         }

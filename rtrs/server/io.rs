@@ -33,7 +33,8 @@ use crate::rdma::qp::Qp;
 use crate::rdma::wr::{Access, ErrorSink, RecvWr, SendWr, Sge};
 use crate::sess::{Con, Path, PathState, Sess};
 use crate::sync::{DelayedWork, DelayedWorkItem, Pass, TryLock, TryLockGuard};
-use crate::sysfs_tree::{PathSysfs, SessSysfs};
+use crate::sysfs_tree::{addr_text, PathSysfs, SessSysfs};
+use crate::trace::{self, rtrs_srv::RespImm, Dir, NameBuf};
 use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -152,6 +153,13 @@ impl SqBudget {
         }
         let n = self.wr_cnt.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
         Some(n % self.interval == 0)
+    }
+
+    /// The chain counter as it was before the last [`Self::reserve`] (what C's
+    /// `send_io_resp_imm` tracepoint reads before counting the response); concurrent
+    /// responses of the connection may have moved it since.
+    fn count_before_last(&self) -> u32 {
+        self.wr_cnt.load(Ordering::Relaxed).wrapping_sub(1)
     }
 
     /// A signalled chain completed: it and the `interval - 1` before it left the queue.
@@ -868,6 +876,10 @@ fn post_response(
     let inval_key = desc.map(|d| d.key).filter(|_| need_inval);
     let inv = inval_key.map(|key| SendWr::send_with_inv(&[], key).errors_to(&SEND_ERRORS));
     let imm = io_rsp(u32::from(buf_id), errno, inval_key.is_some());
+    // C's `send_io_resp_imm`: every response but a successful READ's RDMA WRITE of data.
+    if data_desc.is_none() && trace::rtrs_srv::send_io_resp_imm_enabled() {
+        trace_resp_imm(table, con, buf_id, hdr, inval_key.is_some(), errno);
+    }
     // `always_invalidate`: the chunk's RKEY_RSP slot.
     let rkey_off = idx * RKEY_RSP_LEN;
     let rkey_sge = [Sge::new(
@@ -912,6 +924,40 @@ fn post_response(
         (None, Some(r), Some(i)) => qp.post_send(&mut [i, r, last]),
         (Some(w), Some(r), Some(i)) => qp.post_send(&mut [w, r, i, last]),
     }
+}
+
+/// Records the tracepoint `send_io_resp_imm` for the response of chunk `buf_id` on `con`.
+fn trace_resp_imm(
+    table: &ConTable,
+    con: &Con,
+    buf_id: u16,
+    hdr: &IoHdr,
+    need_inval: bool,
+    errno: i32,
+) {
+    let path = &table.path;
+    // The path's sysfs directory name, as C's `kobject_name(&srv_path->kobj)`.
+    let name = NameBuf::new(format_args!(
+        "{}@{}",
+        addr_text(&path.peer),
+        addr_text(&path.local)
+    ));
+    trace::rtrs_srv::send_io_resp_imm(&RespImm {
+        sessname: name.as_bytes(),
+        dir: match hdr {
+            IoHdr::Read { .. } => Dir::Read,
+            IoHdr::Write { .. } => Dir::Write,
+        },
+        need_inval,
+        always_invalidate: path.sess.always_invalidate,
+        msg_id: u32::from(buf_id),
+        // CAST: C's field is an `int` read from its `atomic_t` counter, which wraps the same.
+        wr_cnt: con.sq.count_before_last() as i32,
+        signal_interval: con.sq.interval,
+        // CAST: `PathState` is numbered as `enum rtrs_srv_state`.
+        state: path.state() as i32,
+        errno,
+    });
 }
 
 /// A signalled response chain of `con` completed: give its space back and post what was

@@ -34,6 +34,9 @@ mod sync;
 #[allow(dead_code)]
 #[path = "../../rust/sysfs/mod.rs"]
 mod sysfs;
+#[allow(dead_code)]
+#[path = "../../rust/trace/mod.rs"]
+mod trace;
 
 #[allow(dead_code)]
 #[path = "../common/addr_fmt.rs"]
