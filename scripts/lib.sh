@@ -81,7 +81,7 @@ NOINVAL_CASES=fio_verify_brd,fio_verify_flush_fua,unmap_force_io,two_paths_disco
 # every case with everything in Rust (map/unmap cycles: 30). make matrix runs every case
 # each mix takes part in (100 cycles; about 2.5 hours).
 VM_CONFIGS=(
-	"c-reference        c    c    c    c    rxe  -                    $CONFORMANCE -"
+	"c-reference        c    c    c    c    rxe  -                    $CONFORMANCE,tracepoints -"
 	"rtrs-server-rust   c    rust c    c    rxe  -                    $CONFORMANCE $CONFORMANCE"
 	"rtrs-client-rust   rust c    c    c    rxe  -                    $CONFORMANCE $CONFORMANCE"
 	"rtrs-rust          rust rust c    c    rxe  -                    $CONFORMANCE,remove_path_add_path,$MPATH_VERIFY,server_restart,fio_verify_flush_fua,unmap_force_io,poll_queues_remap -map_unmap_cycles,-access_modes,-resize_seen,-dev_path_escape,-regular_file_export"
