@@ -6,7 +6,7 @@
 # the tree under the cache, so the debug build of the work tree stays as it is.
 #
 # Environment: BENCH_CONFIGS (default "c-reference rtrs-server-rust"), BENCH_RUNTIME
-# (seconds per fio job, default 30), SOFT_RDMA (rxe|siw), CASES (subset of bench cases).
+# (seconds per fio job, default 30), SOFT_RDMA (rxe), CASES (subset of bench cases).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"

@@ -71,7 +71,7 @@ MPATH_VERIFY=mpath_verify_round_robin,mpath_verify_min_inflight,mpath_verify_min
 NOINVAL_CASES=fio_verify_brd,fio_verify_flush_fua,unmap_force_io,two_paths_disconnect,server_path_disconnect,remove_path_add_path,mpath_verify_round_robin,server_restart
 
 # The named VM configurations: name; the implementation (rust|c) of RTRS_CLIENT,
-# RTRS_SERVER, RNBD_CLIENT, RNBD_SERVER; the soft-RDMA (rxe|siw); the rtrs_server
+# RTRS_SERVER, RNBD_CLIENT, RNBD_SERVER; the soft-RDMA (rxe; siw cannot carry RTRS); the rtrs_server
 # parameters (RTRS_SRV_PARAMS, "-" for none, "," between several); the cases make check
 # runs; the cases make matrix runs ("-" for all, "," between several, a leading "-" leaves
 # a case out).
@@ -81,16 +81,15 @@ NOINVAL_CASES=fio_verify_brd,fio_verify_flush_fua,unmap_force_io,two_paths_disco
 # every case with everything in Rust (map/unmap cycles: 30). make matrix runs every case
 # each mix takes part in (100 cycles; about 2.5 hours).
 VM_CONFIGS=(
-	"c-reference        c    c    c    c    rxe  -                    $CONFORMANCE,tracepoints -"
-	"rtrs-server-rust   c    rust c    c    rxe  -                    $CONFORMANCE $CONFORMANCE"
-	"rtrs-client-rust   rust c    c    c    rxe  -                    $CONFORMANCE $CONFORMANCE"
+	"c-reference        c    c    c    c    rxe  -                    $CONFORMANCE,iwarp_refused,tracepoints -"
+	"rtrs-server-rust   c    rust c    c    rxe  -                    $CONFORMANCE,iwarp_refused $CONFORMANCE,iwarp_refused"
+	"rtrs-client-rust   rust c    c    c    rxe  -                    $CONFORMANCE,iwarp_refused $CONFORMANCE,iwarp_refused"
 	"rtrs-rust          rust rust c    c    rxe  -                    $CONFORMANCE,remove_path_add_path,$MPATH_VERIFY,server_restart,fio_verify_flush_fua,unmap_force_io,poll_queues_remap -map_unmap_cycles,-access_modes,-resize_seen,-dev_path_escape,-regular_file_export"
 	"rtrs-rust-noinval  rust rust c    c    rxe  always_invalidate=N  fio_verify_brd,fio_verify_flush_fua,two_paths_disconnect,remove_path_add_path,mpath_verify_round_robin,server_restart $NOINVAL_CASES"
 	"rnbd-rust          c    c    rust rust rxe  -                    $CONFORMANCE,$RNBD_IO,poll_queues_remap,server_restart $CONFORMANCE,map_unmap_cycles,$RNBD_IO,$RNBD_RULES,poll_queues_remap,remove_last_path,server_restart"
 	"client-rust        rust c    rust c    rxe  -                    $CONFORMANCE,fio_verify_flush_fua,unmap_force_io,poll_queues_remap,path_addresses,server_restart $CONFORMANCE,$RNBD_IO,access_modes,resize_seen,poll_queues_remap,remove_last_path,path_addresses,server_restart"
 	"server-rust        c    rust c    rust rxe  -                    $CONFORMANCE,$RNBD_IO,$RNBD_RULES,server_restart $CONFORMANCE,$RNBD_IO,$RNBD_RULES,remove_path_add_path,server_restart"
 	"rust               rust rust rust rust rxe  -                    - -"
-	"rtrs-rust-siw      rust rust c    c    siw  -                    $CONFORMANCE -map_unmap_cycles,-access_modes,-resize_seen,-dev_path_escape,-regular_file_export,-path_addresses"
 )
 
 # vm_config NAME [full]: sets RC RS NC NS (rtrs client/server, rnbd client/server), SR

@@ -240,6 +240,14 @@ impl Con {
             pr_err!("memory registrations not supported by {}\n", dev.name());
             return Err(ENOTSUPP);
         }
+        if attrs.iwarp {
+            // siw posts no IB_WR_RDMA_WRITE_WITH_IMM (EINVAL): every IO would fail.
+            pr_err!(
+                "{} is iWARP: RTRS needs RDMA WRITE with immediate data, which iWARP lacks\n",
+                dev.name()
+            );
+            return Err(errno!(EOPNOTSUPP));
+        }
         let pd = match pd {
             Some(pd) => pd.clone(),
             None => {

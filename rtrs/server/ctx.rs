@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-//! The server context of `rtrs_srv_open`: the user's callbacks, the port, and the two
+//! The server context of `rtrs_srv_open`: the user's callbacks, the port, and the
 //! listening rdma_cm ids (wire protocol §4.1), which exist while at least one RDMA device
 //! does.
 //!
@@ -16,7 +16,7 @@ use crate::sync::GlobalArc;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 
-/// Backlog of both listeners.
+/// Backlog of the listeners.
 const BACKLOG: i32 = 64;
 
 /// The open server context (one at a time, as in C, whose `ib_client` is a global).
@@ -26,8 +26,20 @@ static CTX: GlobalArc<Ctx> = GlobalArc::new();
 struct Listen {
     /// Registered devices.
     devs: u32,
-    /// `AF_INET6` wildcard over `RDMA_PS_TCP` (IPv4 too), and `AF_IB` over `RDMA_PS_IB`.
-    ids: Option<(CmId<CmHandler>, CmId<CmHandler>)>,
+    /// The listeners: see [`Listeners`].
+    ids: Option<Listeners>,
+}
+
+/// The wildcard listeners. C listens on `[::]` alone (with IPv4 as `::ffff:a.b.c.d`);
+/// for iWARP rdma_cm cannot map such an address to a netdev (`rdma_translate_ip`), so
+/// an IPv4 client never got in over siw. Here IPv6 is IPv6 only, and IPv4 has its own.
+struct Listeners {
+    /// `[::]:port` over `RDMA_PS_TCP`, IPv6 only.
+    _ipv6: CmId<CmHandler>,
+    /// `0.0.0.0:port` over `RDMA_PS_TCP`.
+    _ipv4: CmId<CmHandler>,
+    /// The service id of the port over `RDMA_PS_IB` (`AF_IB`).
+    _ib: CmId<CmHandler>,
 }
 
 /// The server context.
@@ -69,7 +81,7 @@ impl Ctx {
 
 /// What the rdma_cm ids of this module are for.
 pub(crate) enum CmHandler {
-    /// One of the two listeners of the context.
+    /// One of the listeners of the context.
     Listener,
     /// A connection of a path.
     Con(Arc<Cqe<Con>>),
@@ -103,9 +115,12 @@ impl Handler for CmHandler {
     }
 }
 
-/// Creates one listener.
-fn listener(addr: &SockAddr, ps: PortSpace) -> Result<CmId<CmHandler>> {
+/// Creates one listener; `afonly` for an `AF_INET6` one that takes no IPv4.
+fn listener(addr: &SockAddr, ps: PortSpace, afonly: bool) -> Result<CmId<CmHandler>> {
     let id = CmId::new_in(CmHandler::Listener, ps)?;
+    if afonly {
+        id.set_afonly(true)?;
+    }
     id.bind_addr(addr)?;
     id.listen(BACKLOG)?;
     Ok(id)
@@ -129,11 +144,12 @@ impl Client for SrvClient {
         let mut l = ctx.listen.lock();
         if l.devs == 0 {
             // The ids are not bound to a device: created once, for all of them.
-            let ip = listener(&SockAddr::ipv6([0; 16], ctx.port), PortSpace::Tcp);
-            let ib = listener(&SockAddr::ib_service(ctx.port), PortSpace::Ib);
-            match (ip, ib) {
-                (Ok(ip), Ok(ib)) => l.ids = Some((ip, ib)),
-                (Err(e), _) | (_, Err(e)) => {
+            let ipv6 = listener(&SockAddr::ipv6([0; 16], ctx.port), PortSpace::Tcp, true);
+            let ipv4 = listener(&SockAddr::ipv4([0; 4], ctx.port), PortSpace::Tcp, false);
+            let ib = listener(&SockAddr::ib_service(ctx.port), PortSpace::Ib, false);
+            match (ipv6, ipv4, ib) {
+                (Ok(_ipv6), Ok(_ipv4), Ok(_ib)) => l.ids = Some(Listeners { _ipv6, _ipv4, _ib }),
+                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
                     pr_err!("Failed to initialize RDMA connection\n");
                     return Err(e);
                 }

@@ -475,6 +475,11 @@ fn reject(req: ConnRequest<'_, CmHandler>, e: Error) {
 
 /// Handles a CONNECT_REQUEST on a listener (§4.4).
 pub(crate) fn connect_request(ctx: &Arc<Ctx>, req: ConnRequest<'_, CmHandler>) {
+    if req.device().is_some_and(|d| d.attrs().iwarp) {
+        // No RDMA WRITE with immediate data (§7): no IO request could reach us.
+        pr_err!("connection over iWARP refused: RTRS needs RDMA WRITE with immediate data\n");
+        return reject(req, errno!(EOPNOTSUPP));
+    }
     let creq = match ConnReq::decode(req.private_data()) {
         Ok(r) => r,
         Err(e) => return reject(req, conn_req_errno(e)),

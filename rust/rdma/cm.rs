@@ -271,6 +271,13 @@ impl CmIdRef {
         Ok(unsafe { &*qp })
     }
 
+    /// Makes an `AF_INET6` id take IPv6 only, not IPv4 as `::ffff:a.b.c.d` too
+    /// (`rdma_set_afonly`); before [`CmIdRef::bind_addr`].
+    pub(crate) fn set_afonly(&self, afonly: bool) -> Result {
+        // SAFETY: The id is valid.
+        to_result(unsafe { bindings::rdma_set_afonly(self.as_raw(), i32::from(afonly)) })
+    }
+
     /// Binds the id to a local address (`rdma_bind_addr`), e.g. before [`CmIdRef::listen`].
     pub(crate) fn bind_addr(&self, addr: &SockAddr) -> Result {
         let mut addr = *addr;

@@ -66,6 +66,8 @@ impl Device {
         let a = unsafe { &(*self.as_raw()).attrs };
         // SAFETY: As above, for `num_comp_vectors`.
         let vectors = unsafe { (*self.as_raw()).num_comp_vectors };
+        // SAFETY: As above, for `node_type`.
+        let node_type = unsafe { (*self.as_raw()).node_type };
         // C keeps these limits in `int`; a negative one (a driver bug) reads as 0.
         let u = |v: i32| u32::try_from(v).unwrap_or(0);
         DeviceAttrs {
@@ -81,6 +83,7 @@ impl Device {
                 & (bindings::ib_device_cap_flags_IB_DEVICE_MEM_MGT_EXTENSIONS as u64)
                 != 0,
             num_comp_vectors: u(vectors),
+            iwarp: u32::from(node_type) == bindings::RDMA_NODE_RNIC,
         }
     }
 
@@ -119,6 +122,8 @@ pub(crate) struct DeviceAttrs {
     pub(crate) fast_reg: bool,
     /// Completion vectors.
     pub(crate) num_comp_vectors: u32,
+    /// An iWARP device (`RDMA_NODE_RNIC`, e.g. siw): no RDMA WRITE with immediate data.
+    pub(crate) iwarp: bool,
 }
 
 /// A counted reference to an RDMA device (`ib_device_try_get` / `ib_device_put`).

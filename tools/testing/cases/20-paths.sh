@@ -8,9 +8,9 @@
 rdma_col() { cut -d' ' -f"$2" "$1/stats/rdma"; }
 # nr_entries DIR: number of entries of DIR (0 when it is gone).
 nr_entries() { ls "$1" 2>/dev/null | wc -l; }
-# srv_has_path SESS ADDR: the server session has a path to ADDR (both ends are local,
-# so its directory is ip:ADDR@ip:ADDR).
-srv_has_path() { [ -d "/sys/class/rtrs-server/$1/paths/ip:$2@ip:$2" ]; }
+# srv_has_path SESS ADDR: the server session has a path to its address ADDR (the
+# directory is CLIENT@SERVER; over rxe both are ADDR, over siw the client's is its own).
+srv_has_path() { compgen -G "/sys/class/rtrs-server/$1/paths/*@ip:$2" >/dev/null; }
 # dev_state_is rnbdN STATE: /sys/block/rnbdN/rnbd/state reads STATE.
 dev_state_is() { [ "$(cat "/sys/block/$1/rnbd/state")" = "$2" ]; }
 # srv_paths_are SESS N: the server session has N paths.

@@ -19,12 +19,6 @@ for f in "$REPO"/tools/testing/$SUITE/*.sh; do . "$f"; done
 # Lines that fail a case when they appear in dmesg during it.
 BAD_DMESG='BUG:|WARNING:|kernel BUG at|Oops|general protection fault|KASAN|possible recursive locking|possible circular locking|suspicious RCU usage|inconsistent lock state|list_add corruption|list_del corruption|list corruption|blocked for more than|refcount_t:|Internal error|UBSAN'
 
-# C RTRS cannot connect over siw inside one guest (measured: every map fails with
-# ECONNRESET). The server listens on the wildcard address; siw binds a wildcard listener's
-# socket to its own netdev, and a connection to a local address does not arrive there.
-# blktests' rnbd group accepts only rxe for the same reason.
-C_SIW_REASON="C RTRS over siw in one guest: local connects are reset (ECONNRESET)"
-
 exec > "$BOOT/guest.log" 2>&1
 set -x
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
@@ -39,7 +33,7 @@ dmesg -C
 [ -w /sys/kernel/debug/kmemleak ] && echo clear > /sys/kernel/debug/kmemleak
 
 boot_fail() { for r in "${RUNS[@]}"; do echo "setup: $*" > "$r/setup.failed"; done; exit 1; }
-# Every soft-RDMA kind a run asks for (rxe and siw live side by side: different links).
+# Every soft-RDMA kind a run asks for.
 kinds=$(for r in "${RUNS[@]}"; do (. "$r/config.sh"; echo "$SOFT_RDMA"); done | sort -u)
 start_soft_rdma $kinds || boot_fail "soft-RDMA ($kinds)"
 modprobe brd rd_nr=2 rd_size=65536 || boot_fail "modprobe brd"
@@ -114,10 +108,6 @@ run_one() {
 		creason=${CASE_C_XFAIL[$c]:-}
 		if [ -n "$creason" ] && [ -z "$tag" ]; then
 			for m in ${CASE_C_XFAIL_BY[$c]}; do [ "$(impl_of "$m")" = c ] || creason=; done
-		fi
-		if [ -z "$creason" ] && [ "$SOFT_RDMA" = siw ] && [ -z "$tag" ] && [[ " ${CASE_USES[$c]} " = *" rtrs_"* ]] \
-			&& { [ "$RTRS_CLIENT" = c ] || [ "$RTRS_SERVER" = c ]; }; then
-			creason=$C_SIW_REASON
 		fi
 		# A kernel splat is never an expected failure.
 		if [ -n "$bad" ]; then tag= creason=; fi

@@ -19,6 +19,7 @@ errno_name() {
 	*"Block device required"*) echo ENOTBLK ;;
 	*"Cannot allocate memory"*) echo ENOMEM ;;
 	*"Protocol not supported"*) echo EPROTONOSUPPORT ;;
+	*"Operation not supported"*) echo EOPNOTSUPP ;;
 	*"Operation not permitted"*) echo EPERM ;;
 	*"Device or resource busy"*) echo EBUSY ;;
 	*"Numerical result out of range"*) echo ERANGE ;;
@@ -199,9 +200,10 @@ ALL_MODULES="rtrs_client rtrs_server rnbd_client rnbd_server"
 
 ## Soft-RDMA. rxe: the guest NIC carries path 1 (rxe0), a dummy NIC gives path 2 its own
 ## link and address (rxe1); rxe delivers traffic to a local address internally, so client
-## and server share the guest and nothing leaves it. siw: see siw_over_veth.
-## start_soft_rdma KIND...: sets up each KIND (rxe, siw) once; exports NIC, and for each
-## KIND its two server addresses as RXE_ADDRS / SIW_ADDRS ("ADDR1 ADDR2").
+## and server share the guest and nothing leaves it. siw cannot carry RTRS (no RDMA WRITE
+## with immediate data): only the case iwarp_refused brings it up (siw_up, siw_down).
+## start_soft_rdma KIND...: sets up each KIND (rxe) once; exports NIC, and for each KIND
+## its two server addresses as RXE_ADDRS ("ADDR1 ADDR2").
 start_soft_rdma() {
 	local n nic= kind
 	for n in /sys/class/net/*; do
@@ -217,18 +219,17 @@ start_soft_rdma() {
 	for kind in "$@"; do
 		case "$kind" in
 		rxe) [ -n "${RXE_ADDRS:-}" ] || rxe_links || return 1 ;;
-		siw) [ -n "${SIW_ADDRS:-}" ] || siw_over_veth || return 1 ;;
 		*) echo "unknown soft-RDMA '$kind'" >&2; return 1 ;;
 		esac
 	done
 	rdma link show
-	export NIC RXE_ADDRS SIW_ADDRS
+	export NIC RXE_ADDRS
 }
 
 # use_soft_rdma KIND: ADDR1 and ADDR2 of KIND (set up by start_soft_rdma) for the cases.
 use_soft_rdma() {
 	local a
-	case "$1" in rxe) a=${RXE_ADDRS:-} ;; siw) a=${SIW_ADDRS:-} ;; esac
+	case "$1" in rxe) a=${RXE_ADDRS:-} ;; esac
 	[ -n "$a" ] || { echo "soft-RDMA '$1' is not set up" >&2; return 1; }
 	read -r ADDR1 ADDR2 <<<"$a"
 	export ADDR1 ADDR2
@@ -251,37 +252,42 @@ rxe_links() {
 
 # siw carries RDMA over the kernel's TCP, and binds a listener's sockets to the netdev of
 # its device: a connection between two local addresses goes over lo and is reset there.
-# So the client and the server get the two ends of a veth pair each (one pair per path),
-# and policy routing sends what the guest sends to its own server address out of the
-# client end, which the server end accepts (accept_local): the packets cross the wire.
-# Path 1: client 10.0.4.1 (veth siwc0, siw0) -> server ADDR1 10.0.4.2 (veth siws0, siw1);
-# path 2: 10.0.5.1 (siwc1, siw2) -> ADDR2 10.0.5.2 (siws1, siw3).
-siw_over_veth() {
-	local i c s net
+# So the client and the server get the two ends of a veth pair, and policy routing sends
+# what the guest sends to its own server address out of the client end, which the server
+# end receives: the packets cross the wire.
+# The addresses are IPv6: the C RTRS server listens on [::] only, so an IPv4 client
+# arrives as ::ffff:a.b.c.d, which rdma_cm cannot map to a netdev for iWARP
+# (rdma_translate_ip in iw_conn_req_handler): siw resets every IPv4 connect to it.
+# Client fd00:4::1 (veth siwc0, siw0) -> server SIW_ADDR fd00:4::2 (veth siws0, siw1).
+SIW_ADDR=fd00:4::2
+# siw_up: the above, once (later calls find it in place).
+siw_up() {
+	[ -e /sys/class/net/siwc0 ] && return 0
 	modprobe siw || return 1
-	sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 || return 1
-	# The local table after our rules, so that a local destination can leave the guest's stack.
-	ip rule add pref 1000 lookup local && ip rule del pref 0 || return 1
-	for i in 0 1; do
-		net=10.0.$((4 + i)) c=siwc$i s=siws$i
-		ip link add $c type veth peer name $s || return 1
-		ip addr add $net.1/24 dev $c && ip addr add $net.2/24 dev $s || return 1
-		ip link set $c up && ip link set $s up || return 1
-		sysctl -qw net.ipv4.conf.$c.accept_local=1 net.ipv4.conf.$s.accept_local=1 \
-			net.ipv4.conf.$c.rp_filter=0 net.ipv4.conf.$s.rp_filter=0 || return 1
-		# Sent by this guest (iif lo) to the server end: out of the client end, and back.
-		ip route add $net.2 dev $c src $net.1 table $((10 + 2 * i)) || return 1
-		ip route add $net.1 dev $s src $net.2 table $((11 + 2 * i)) || return 1
-		ip rule add pref $((100 + 2 * i)) to $net.2 iif lo lookup $((10 + 2 * i)) || return 1
-		ip rule add pref $((101 + 2 * i)) to $net.1 iif lo lookup $((11 + 2 * i)) || return 1
-		# The ends answer no ARP for one another (the asker's address is local): fixed entries.
-		ip neigh replace $net.2 lladdr "$(cat /sys/class/net/$s/address)" dev $c nud permanent || return 1
-		ip neigh replace $net.1 lladdr "$(cat /sys/class/net/$c/address)" dev $s nud permanent || return 1
-		rdma link add siw$((2 * i)) type siw netdev $c || return 1
-		rdma link add siw$((2 * i + 1)) type siw netdev $s || return 1
-	done
-	SIW_ADDRS="10.0.4.2 10.0.5.2"
-	ip rule show
+	# The local table after our rules, so that a local destination can leave the stack.
+	ip -6 rule add pref 1000 lookup local && ip -6 rule del pref 0 || return 1
+	ip link add siwc0 type veth peer name siws0 || return 1
+	ip -6 addr add fd00:4::1/64 dev siwc0 nodad && ip -6 addr add fd00:4::2/64 dev siws0 nodad \
+		&& ip link set siwc0 up && ip link set siws0 up || return 1
+	# Sent by this guest (iif lo) to the server end: out of the client end, and back.
+	ip -6 route add fd00:4::2 dev siwc0 src fd00:4::1 table 10 \
+		&& ip -6 route add fd00:4::1 dev siws0 src fd00:4::2 table 11 \
+		&& ip -6 rule add pref 100 to fd00:4::2 iif lo lookup 10 \
+		&& ip -6 rule add pref 101 to fd00:4::1 iif lo lookup 11 || return 1
+	# The ends answer no neighbour solicitation for one another (the asker's address is
+	# local): fixed entries.
+	ip -6 neigh replace fd00:4::2 lladdr "$(cat /sys/class/net/siws0/address)" dev siwc0 nud permanent \
+		&& ip -6 neigh replace fd00:4::1 lladdr "$(cat /sys/class/net/siwc0/address)" dev siws0 nud permanent \
+		|| return 1
+	rdma link add siw0 type siw netdev siwc0 && rdma link add siw1 type siw netdev siws0
+}
+# siw_down: undoes siw_up (the siw module goes too).
+siw_down() {
+	[ -e /sys/class/net/siwc0 ] || return 0
+	rdma link del siw0 && rdma link del siw1 && ip link del siwc0 || return 1
+	ip -6 rule del pref 100 && ip -6 rule del pref 101 \
+		&& ip -6 rule add pref 0 lookup local && ip -6 rule del pref 1000 || return 1
+	rmmod siw
 }
 
 ## The abstraction self-test module (tools/testing/selftest), driven through its sysfs class.

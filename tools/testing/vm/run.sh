@@ -4,7 +4,7 @@
 # with virtme-ng, the host root read-only and a results folder writable, and runs
 # tools/testing/vm/guest.sh inside. Prints the result matrix and 'N passed, N failed'.
 #
-# Environment: RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER (rust|c), SOFT_RDMA (rxe|siw),
+# Environment: RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER (rust|c), SOFT_RDMA (rxe),
 # FLAVOR (debug|perf), CASES (space-separated names to run, or with a leading - to leave out), VM_TIMEOUT (seconds), RESULTS,
 # RTRS_SRV_PARAMS (rtrs_server module parameters, e.g. "always_invalidate=N").
 set -euo pipefail
@@ -17,7 +17,11 @@ for m in RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER; do
 	printf -v "$m" %s "$v"
 done
 SOFT_RDMA=${SOFT_RDMA:-rxe}
-case "$SOFT_RDMA" in rxe|siw) ;; *) die "vmtest: SOFT_RDMA must be rxe or siw" ;; esac
+case "$SOFT_RDMA" in
+rxe) ;;
+siw) die "vmtest: siw cannot carry RTRS: it has no RDMA WRITE with immediate data (see case iwarp_refused)" ;;
+*) die "vmtest: SOFT_RDMA must be rxe" ;;
+esac
 FLAVOR=${FLAVOR:-debug}
 RTRS_SRV_PARAMS=${RTRS_SRV_PARAMS:-}
 for p in $RTRS_SRV_PARAMS; do
