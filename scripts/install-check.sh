@@ -5,7 +5,8 @@
 # (the in-tree C rtrs/rnbd twins among them): 'make install' puts the four modules in
 # updates/ and depmod resolves every name to them; 'make uninstall' removes exactly those
 # and the names resolve to the C modules again. Then the refusals of scripts/check-kdir.sh:
-# a kernel tree without CONFIG_RUST, and a rustc other than the kernel's.
+# a kernel tree without CONFIG_RUST, and a rustc other than the kernel's. Last, a staged
+# DKMS installation (below).
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo" || exit 1
@@ -90,5 +91,37 @@ refused "a kernel without CONFIG_RUST" "built without Rust support" KDIR="$fake"
 printf '#!/bin/sh\necho "rustc 1.95.0 (59807616e 2026-04-14)"\n' > "$tmp/rustc"
 chmod +x "$tmp/rustc"
 refused "another rustc" "Rust modules must be built by the same rustc" KDIR="$kdir" RUSTC="$tmp/rustc"
+
+# DKMS, staged (nothing outside results/dkms is touched): Debian's dkms adds, builds and
+# installs the tracked files of this tree for the debug kernel into a staging root that
+# holds the kernel's own modules; depmod then resolves every name to updates/dkms/. The
+# root stays for the VM case dkms_modprobe, which loads the modules from it with modprobe.
+dk=$repo/results/dkms
+rm -rf "$dk"
+mkdir -p "$dk/src/rnbd-rs-0.1" "$dk/tree" "$dk/stage"
+dkms_opts=(-m rnbd-rs -v 0.1 --sourcetree "$dk/src" --dkmstree "$dk/tree")
+dstage=$dk/stage
+dlib=$dstage/lib/modules/$rel
+if ! git ls-files -z | tar --null -T - -cf - | tar -x -C "$dk/src/rnbd-rs-0.1"; then
+	bad "dkms: copying the tracked files failed"
+elif ! make -s -C "$kdir" "${KMAKE_OPTS[@]}" INSTALL_MOD_PATH="$dstage" modules_install >"$tmp/log" 2>&1; then
+	cat "$tmp/log"
+	bad "dkms: staging the kernel's own modules failed"
+elif ! { dkms add "${dkms_opts[@]}" && dkms build "${dkms_opts[@]}" -k "$rel" --kernelsourcedir "$kdir" \
+	&& dkms install --no-depmod "${dkms_opts[@]}" -k "$rel" --installtree "$dstage/lib/modules" \
+	&& depmod -b "$dstage" "$rel"; } >"$tmp/log" 2>&1; then
+	cat "$tmp/log"
+	bad "dkms add/build/install failed"
+else
+	dfail=0
+	for m in rtrs_client rtrs_server rnbd_client rnbd_server; do
+		got=$(modinfo -b "$dstage" -k "$rel" -F filename $m 2>&1)
+		[ "$got" = "$dlib/updates/dkms/$m.ko" ] || { bad "after dkms install, $m resolves to $got"; dfail=1; }
+	done
+	plan=$(modprobe -n -v -d "$dstage" -S "$rel" rnbd_client 2>&1 | tail -1)
+	[ "$plan" = "insmod $dlib/updates/dkms/rnbd_client.ko " ] || [ "$plan" = "insmod $dlib/updates/dkms/rnbd_client.ko" ] \
+		|| { bad "after dkms install, modprobe -n -v rnbd_client plans '$plan'"; dfail=1; }
+	[ $dfail = 1 ] || ok "dkms $(dkms --version | sed 's/^dkms-//') add/build/install: the four modules in $dlib/updates/dkms, chosen by depmod and modprobe"
+fi
 
 exit $failed
