@@ -392,6 +392,11 @@ impl Sess {
         if args.paths.is_empty() || args.sessname.is_empty() || args.sessname.len() >= 255 {
             return Err(EINVAL);
         }
+        // The name becomes a sysfs directory (and C refuses these before connecting too).
+        if args.sessname.iter().any(|&c| c == b'/' || c == b'.') {
+            pr_err!("pathname cannot contain / and .\n");
+            return Err(EINVAL);
+        }
         let nr_cpus = cpu::nr_cpu_ids();
         let link_ev = args.link_ev.take();
         let (port, delay, max_attempts, nr_poll_queues, wq) = (
