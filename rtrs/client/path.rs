@@ -1165,6 +1165,11 @@ impl DelayedWorkItem<{ work::RECONNECT }> for Path {
                     AddrText::new(this.dst.family(), this.dst.addr_bytes()),
                     e
                 );
+                // A failure the connections did not report (no path info response, a
+                // time-out) leaves the path CONNECTING, from which it cannot go back to
+                // RECONNECTING: CONNECTING_ERR first, as C's init_conns and
+                // rtrs_send_path_info do; a path closed meanwhile stays closing.
+                this.change_state(State::ConnectingErr);
                 if this.change_state(State::Reconnecting) {
                     this.stats.reconnect_failed();
                     DelayedWork::<Path, { work::ERR }>::queue(&this, &this.core.wq, 0);
