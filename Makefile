@@ -11,7 +11,9 @@
 #   make fuzz                 the parser properties for long (FUZZ_CASES=200000 cases each)
 #   make unsafe-report        unsafe per directory; fails on unsafe outside rust/
 #   make docs-check           Documentation/: reST by docutils, ABI files against the code
-#   make bench                fio through RNBD/RTRS in the perf kernel (BENCH_CONFIGS=...)
+#   make bench                the benchmark matrix in the perf kernel (BENCH_SYSTEMS=..., see README)
+#   make bench-report         report.md, bench.csv and the plots of results/bench, again
+#   make bench-report-test    unit tests of the report generator (synthetic results)
 #   make check                everything: host tests, lint, docs, the VM suite for the C/Rust matrix
 #   make matrix               make check with every case of each configuration (longer)
 #   make demo                 map a remote ram disk over soft-RoCE and run fio on it
@@ -60,7 +62,7 @@ CASES ?=
 RTRS_SRV_PARAMS ?=
 export RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER SOFT_RDMA CASES FLAVOR RTRS_SRV_PARAMS
 
-.PHONY: all modules install uninstall install-check kdir-check deps kernel clippy fmt fmt-check hosttest fuzz unsafe-report docs-check vmtest bench check matrix demo clean
+.PHONY: all modules install uninstall install-check kdir-check deps kernel clippy fmt fmt-check hosttest fuzz unsafe-report docs-check vmtest bench bench-report bench-report-test check matrix demo clean
 
 all: modules
 
@@ -131,6 +133,15 @@ vmtest: modules
 
 bench:
 	@scripts/bench.sh
+
+# The report of the last make bench from results/bench/runs.jsonl and raw/ (make bench
+# writes it at its end): report.md (also printed), bench.csv, iops-vs-qd.png, lat-cdf.png.
+bench-report:
+	@scripts/bench-report.sh results/bench
+
+# The unit tests of scripts/bench_report.py on small synthetic results.
+bench-report-test:
+	@scripts/bench-report.sh --test
 
 check:
 	@scripts/check.sh

@@ -1,19 +1,35 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# make bench: the benchmark cases (tools/testing/bench) in the perf kernel, one VM boot per
-# configuration of BENCH_CONFIGS (names of VM_CONFIGS in scripts/lib.sh), then one table of
-# IOPS and guest CPU per IO. The modules are built against the perf kernel in a copy of
-# the tree under the cache, so the debug build of the work tree stays as it is.
+# make bench: builds the perf kernel and the modules against it, boots one guest, and runs
+# the benchmark matrix there (tools/testing/bench/lib.sh): Rust RNBD, C RNBD, NVMe-oF RDMA,
+# iSER, SRP, the local backing and raw verbs, all over the same soft-RoCE device and
+# null_blk backing, repetitions interleaved across systems. Then scripts/bench_report.py
+# writes results/bench/{report.md,bench.csv,iops-vs-qd.png,lat-cdf.png}.
 #
-# Environment: BENCH_CONFIGS (default "c-reference rtrs-server-rust"), BENCH_RUNTIME
-# (seconds per fio job, default 30), SOFT_RDMA (rxe), CASES (subset of bench cases).
+# Environment (defaults: the whole matrix, which takes many hours under TCG):
+#   BENCH_SYSTEMS   systems, NAME[:VARIANT] (see tools/testing/bench/lib.sh)
+#   BENCH_CELLS     fio cells (default: all 17)          BENCH_BACKINGS  nullb nullb-mem brd
+#   BENCH_REPS      repetitions (5)                      BENCH_RUNTIME   seconds per run (20)
+#   BENCH_RAMP      warm-up seconds before each run (3)  BENCH_TIMEOUT   for the VM (seconds)
+#   BENCH_PROFILE=1 a perf profile of the guest per run (raw/.../CELL.REP.profile.txt)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 . scripts/lib.sh
 
-configs=${BENCH_CONFIGS:-c-reference rtrs-server-rust}
-for c in $configs; do vm_config "$c" >/dev/null || die "bench: unknown configuration '$c'"; done
+inv_variants() { # inv_variants SYSTEM: the system with each always_invalidate, one and two paths
+	local i p
+	for i in Y N; do
+		echo "$1:inv=$i"
+		for p in round-robin min-inflight min-latency; do echo "$1:inv=$i,mp=$p"; done
+	done
+}
+BENCH_SYSTEMS=${BENCH_SYSTEMS:-$(echo $(inv_variants rnbd-rust) $(inv_variants rnbd-c) nvmeof iser srp local raw-verbs)}
+BENCH_CELLS=${BENCH_CELLS:-}
+BENCH_BACKINGS=${BENCH_BACKINGS:-nullb nullb-mem brd}
+BENCH_REPS=${BENCH_REPS:-5}
+BENCH_RUNTIME=${BENCH_RUNTIME:-20}
+BENCH_RAMP=${BENCH_RAMP:-3}
 
 scripts/deps.sh
 kdir=$(scripts/kernel.sh perf)
@@ -27,28 +43,25 @@ make -s -C "$tree" modules KDIR="$kdir"
 out=$repo/results/bench
 rm -rf "$out"
 mkdir -p "$out"
-for c in $configs; do
-	vm_config "$c"
-	RTRS_CLIENT=$RC RTRS_SERVER=$RS RNBD_CLIENT=$NC RNBD_SERVER=$NS RTRS_SRV_PARAMS=$SP \
-		BENCH_RUNTIME=${BENCH_RUNTIME:-30} FLAVOR=perf SUITE=bench RESULTS=$out/$c "$tree/tools/testing/vm/run.sh" \
-		|| step "bench: $c: some cases failed (see $out/$c)"
-done
-
-python3 - "$out" $configs <<'PY'
-import json, os, sys
-out, configs = sys.argv[1], sys.argv[2:]
-print(f"\n{'configuration':<20} {'case':<26} {'IOPS':>9} {'MiB/s':>8} {'lat us':>8} {'usr%':>6} {'sys%':>6}")
-for c in configs:
-    cases = os.path.join(out, c, "cases")
-    for case in sorted(os.listdir(cases)) if os.path.isdir(cases) else []:
-        d = os.path.join(cases, case)
-        for f in sorted(x for x in os.listdir(d) if x.endswith(".json")):
-            try:
-                r = json.load(open(os.path.join(d, f)))
-                j = r["jobs"][0]
-                io = j["read"] if j["read"]["io_bytes"] else j["write"]
-                print(f"{c:<20} {case:<26} {io['iops']:>9.0f} {io['bw'] / 1024:>8.1f} "
-                      f"{io['clat_ns']['mean'] / 1000:>8.1f} {j['usr_cpu']:>6.1f} {j['sys_cpu']:>6.1f}")
-            except (ValueError, KeyError, IndexError) as e:
-                print(f"{c:<20} {case:<26} no result ({f}: {e})")
-PY
+cat > "$out/config.sh" <<CFG
+REPO='$tree'
+BENCH_SYSTEMS='$BENCH_SYSTEMS'
+BENCH_CELLS='$BENCH_CELLS'
+BENCH_BACKINGS='$BENCH_BACKINGS'
+BENCH_REPS=$BENCH_REPS
+BENCH_RUNTIME=$BENCH_RUNTIME
+BENCH_RAMP=$BENCH_RAMP
+BENCH_PROFILE=${BENCH_PROFILE:-0}
+BENCH_NULLB_MB=4096
+BENCH_NULLB_MEM_MB=1024
+CFG
+n_sys=$(wc -w <<<"$BENCH_SYSTEMS") n_cells=$(wc -w <<<"${BENCH_CELLS:-x x x x x x x x x x x x x x x x x}")
+est=$(( n_sys * n_cells * BENCH_REPS * (BENCH_RUNTIME + BENCH_RAMP + 2) * $(wc -w <<<"$BENCH_BACKINGS") ))
+step "bench: $n_sys systems x $n_cells cells x $BENCH_REPS repetitions: about $((est / 3600)) h $((est % 3600 / 60)) min"
+REPO=$repo
+rc=0
+boot_guest perf "$out" "${BENCH_TIMEOUT:-$((est * 2 + 1800))}" "$tree/tools/testing/bench/guest.sh" || rc=$?
+step "bench: guest finished (exit $rc): $(cat "$out/bench.result" 2>/dev/null || echo 'no verdict')"
+rc=0
+scripts/bench-report.sh "$out" || rc=$?
+grep -q PASS "$out/bench.result" 2>/dev/null && [ $rc = 0 ]

@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # make check: every test of the project, from a fresh machine. Installs what is missing,
 # builds (or reuses) the debug kernel, then: host unit tests, rustfmt, the documentation
-# check, the modules under clippy, a staged make install and uninstall with the refusal of
-# an unfit kernel tree or rustc (make install-check), and the VM suite for each
-# configuration of the matrix (VM_CONFIGS in scripts/lib.sh), with make check's cases of
-# each (about 75 minutes on 2 cores).
+# check, the modules under clippy, the benchmark report's unit tests, a staged make install
+# and uninstall with the refusal of an unfit kernel tree or rustc (make install-check), the
+# VM suite for each configuration of the matrix (VM_CONFIGS in scripts/lib.sh), with make
+# check's cases of each (about 80 minutes on 2 cores), and the benchmark report of the
+# suite's short benchmark run (case bench_smoke).
 # 'scripts/check.sh --full' (make matrix) runs every case each configuration takes part in
 # (about 2.5 hours).
 #
@@ -67,6 +68,7 @@ timed make -s docs-check; count "docs: reST and ABI files" $?
 timed make -s unsafe-report; count "unsafe only in rust/" $?
 timed make -s clippy; count "modules build under CLIPPY=1" $?
 timed make -s modules; count "modules build" $?
+timed make -s bench-report-test; count "bench report generator unit tests" $?
 timed make -s install-check; count "install: staged make install/uninstall, KDIR and rustc refusals" $?
 
 # The VM suite: one boot of the debug kernel runs the configurations one after another
@@ -103,6 +105,13 @@ for name in $configs; do
 		fails+=("vmtest $name")
 		[ "${vf:-0}" -gt 0 ] || failed=$((failed + 1))
 	fi
+done
+# The benchmark smoke run (case bench_smoke) through the report generator: the harness end
+# to end, tables and plots included (results/vmtest/check/rust/cases/bench_smoke/bench).
+for smoke in "$boot"/*/cases/bench_smoke/bench; do
+	[ -s "$smoke/runs.jsonl" ] || continue
+	timed scripts/bench-report.sh "$smoke" >/dev/null
+	count "bench report of the smoke run ($smoke)" $?
 done
 if [ "$vm_rc" != 0 ]; then
 	fails+=("the VM run ended with exit $vm_rc (124: time-out; see $boot/console.log)")

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Installs everything the build, the VM harness and the tests need: Debian packages (dkms
-# for the modules' dkms.conf), bindgen-cli 0.69.5 and virtme-ng from PyPI. Idempotent: a
-# second run checks and skips.
+# for the modules' dkms.conf), bindgen-cli 0.69.5, virtme-ng from PyPI and matplotlib (for
+# the plots of scripts/bench_report.py) into the same venv. Idempotent: a second run checks
+# and skips.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+MPL_VERSION=3.11.2
 
 APT_PKGS=(
 	linux-source-6.12
@@ -12,6 +14,7 @@ APT_PKGS=(
 	clang-19 lld-19 llvm-19 libclang-19-dev
 	flex bison bc libelf-dev libssl-dev cpio dwarves kmod zstd xz-utils dkms
 	qemu-system-x86 fio rdma-core ibverbs-utils iproute2 procps util-linux
+	nvme-cli perftest open-iscsi linux-perf
 	python3-docutils
 )
 
@@ -44,6 +47,15 @@ if ! "$VNG" --version 2>/dev/null | grep -q "$VNG_VERSION"; then
 	"$CACHE/venv/bin/pip" install -q "virtme-ng==$VNG_VERSION" || die "pip install virtme-ng failed"
 else
 	step "pip: virtme-ng $VNG_VERSION present"
+fi
+
+PY=$CACHE/venv/bin/python3
+if [ "$("$PY" -c 'import matplotlib; print(matplotlib.__version__)' 2>/dev/null)" != "$MPL_VERSION" ]; then
+	step "pip: installing matplotlib==$MPL_VERSION into $CACHE/venv"
+	"$CACHE/venv/bin/pip" install -q --only-binary=:all: "matplotlib==$MPL_VERSION" \
+		|| die "pip install matplotlib==$MPL_VERSION failed"
+else
+	step "pip: matplotlib $MPL_VERSION present"
 fi
 
 [ -x /usr/bin/rustc ] && /usr/bin/rustc --version | grep -q '1\.96' \

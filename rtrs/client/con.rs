@@ -133,6 +133,12 @@ pub(crate) struct Accepted {
     pub(crate) flags: u32,
 }
 
+/// Most data entries of a write sent without a memory registration: their DMA addresses go
+/// into the RDMA WRITE under the PD's local key, which saves the REG_MR before the write and
+/// the LOCAL_INV after the response (a 4 KiB write is one entry). Larger or more scattered
+/// writes are registered as C does. The server sees the same message either way.
+pub(crate) const DIRECT_SGES: u8 = 3;
+
 /// One connected RTRS connection.
 pub(crate) struct Con {
     /// Connection index.
@@ -141,6 +147,8 @@ pub(crate) struct Con {
     pub(crate) wr_cnt: AtomicU32,
     /// The CPU the connection is bound to (its completion vector's).
     pub(crate) cpu: u32,
+    /// Data SGEs a write may carry besides its header without a memory registration.
+    pub(crate) direct_sges: u8,
     /// Shared with the rdma_cm handler.
     ev: Arc<ConEvents>,
     // Field order is drop order: the id (with its QP) goes before the CQ reference.
@@ -269,7 +277,8 @@ impl Con {
             QpCaps {
                 max_send_wr: wr_limit.min(setup.queue_depth * 4 + 1),
                 max_recv_wr: wr_limit.min(setup.queue_depth * 3 + 1),
-                max_send_sge: 2,
+                // A direct write (no REG_MR): its data entries, then the header.
+                max_send_sge: attrs.max_send_sge.clamp(2, 1 + u32::from(DIRECT_SGES)),
                 max_recv_sge: 1,
             }
         };
@@ -313,6 +322,8 @@ impl Con {
                 cid: setup.cid,
                 wr_cnt: AtomicU32::new(1),
                 cpu: setup.cpu,
+                // CAST: At most `1 + DIRECT_SGES` (above).
+                direct_sges: caps.max_send_sge.saturating_sub(1) as u8,
                 ev,
                 cm,
                 cq,

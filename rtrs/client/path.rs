@@ -574,6 +574,7 @@ impl Conns {
                 chunk_size: self.chunk_size,
                 max_hdr_size: self.acc.max_hdr_size,
                 lkey: self.pd.local_dma_lkey(),
+                direct_sges: con.direct_sges,
             },
             signal,
             mi,

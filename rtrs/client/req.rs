@@ -125,8 +125,10 @@ pub(crate) struct Target {
     pub(crate) chunk_size: u32,
     /// Server header limit.
     pub(crate) max_hdr_size: u32,
-    /// The PD's local DMA key, for the header IU.
+    /// The PD's local DMA key, for the header IU (and the data of a direct write).
     pub(crate) lkey: u32,
+    /// Data SGEs the connection takes for a direct write (see [`crate::con::DIRECT_SGES`]).
+    pub(crate) direct_sges: u8,
 }
 
 /// A request in flight.
@@ -259,7 +261,17 @@ impl ReqSlot {
                 }
             }
         }
-        if let Some(m) = &mapped {
+        // A write whose data fits the connection's SGEs goes without REG_MR, and so without
+        // LOCAL_INV; all other data is registered (reads always: the server writes into it).
+        let mut sges = [Sge::default(); 1 + crate::con::DIRECT_SGES as usize];
+        let direct = match (&mapped, dir) {
+            (Some(m), Dir::Write) => sges
+                .get_mut(..usize::from(t.direct_sges))
+                .and_then(|s| m.sges(t.lkey, s)),
+            _ => None,
+        };
+        let registered = mapped.is_some() && direct.is_none();
+        if let (Some(m), true) = (&mapped, registered) {
             if let Err(e) = g.mr.map_foreign(m) {
                 bail!(e);
             }
@@ -296,34 +308,28 @@ impl ReqSlot {
             Ok(s) => s,
             Err(e) => bail!(e),
         };
-        let sges: [Sge; 2];
-        let nsge;
-        let remote;
-        if has_data {
-            // CAST: At most `MAX_SEGMENTS` 4 KiB pages.
-            let data = Sge::new(g.mr.iova(), g.mr.length() as u32, g.mr.lkey());
-            match dir {
-                Dir::Write => {
-                    sges = [data, hdr_sge];
-                    nsge = 2;
-                    remote = t.addr;
-                }
-                Dir::Read => {
-                    sges = [hdr_sge, data];
-                    nsge = 1;
-                    remote = t.addr + data_len as u64;
-                }
+        // A write carries its data and then the header into the chunk; a read only the
+        // header, after the room for the data.
+        let (nsge, remote) = match (direct, registered, dir) {
+            (Some(k), _, _) => (k, t.addr),
+            (None, true, Dir::Write) => {
+                // CAST: At most `MAX_SEGMENTS` 4 KiB pages.
+                sges[0] = Sge::new(g.mr.iova(), g.mr.length() as u32, g.mr.lkey());
+                (1, t.addr)
             }
-        } else {
-            sges = [hdr_sge, hdr_sge];
-            nsge = 1;
-            remote = t.addr + if dir == Dir::Read { data_len as u64 } else { 0 };
-        }
+            (None, _, Dir::Read) => (0, t.addr + data_len as u64),
+            (None, false, Dir::Write) => (0, t.addr),
+        };
+        let Some(slot) = sges.get_mut(nsge) else {
+            bail!(EINVAL);
+        };
+        *slot = hdr_sge;
+        let nsge = nsge + 1;
         let access = match dir {
             Dir::Write => Access::LOCAL_WRITE,
             Dir::Read => Access::LOCAL_WRITE | Access::REMOTE_WRITE,
         };
-        let reg = has_data.then(|| SendWr::reg_mr(&g.mr, access));
+        let reg = registered.then(|| SendWr::reg_mr(&g.mr, access));
         let mut io_wr = SendWr::rdma_write_with_imm(&sges[..nsge], remote, t.rkey, imm);
         if signal {
             io_wr = io_wr.signaled(this.clone());
@@ -331,7 +337,7 @@ impl ReqSlot {
         g.busy = Some(InFlight {
             conf,
             sg: mapped,
-            need_inv: has_data,
+            need_inv: registered,
             inv_posted: false,
             errno: 0,
             counted: mi,

@@ -352,7 +352,8 @@ impl<'a> InfoRsp<'a> {
         (0..self.sg_cnt).flat_map(move |i| {
             // `decode` read every descriptor successfully.
             let d = SgDesc::get(&self.r, info_rsp_len(i)).unwrap_or_default();
-            let n = d.len / self.chunk_size;
+            // `decode` refused a zero chunk size.
+            let n = d.len.checked_div(self.chunk_size).unwrap_or(0);
             (0..n).map(move |k| (d.addr + u64::from(k) * u64::from(self.chunk_size), d.key))
         })
     }

@@ -35,6 +35,7 @@ use crate::sess::{Con, Path, PathState, Sess};
 use crate::sync::{DelayedWork, DelayedWorkItem, Pass, TryLock, TryLockGuard};
 use crate::sysfs_tree::{addr_text, PathSysfs, SessSysfs};
 use crate::trace::{self, rtrs_srv::RespImm, Dir, NameBuf};
+use core::num::NonZeroU32;
 use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -86,8 +87,8 @@ pub(crate) struct SqBudget {
     free: AtomicI32,
     /// Chains counted so far, from 1 (C: `wr_cnt`).
     wr_cnt: AtomicU32,
-    /// Every `interval`-th chain is signalled.
-    interval: u32,
+    /// Every `interval`-th chain is signalled (never zero: no division check in the IO path).
+    interval: NonZeroU32,
     /// Responses parked in their slots until space comes back.
     pub(crate) parked: AtomicU32,
 }
@@ -132,7 +133,7 @@ impl SqBudget {
             );
             return Err(ENOMEM);
         }
-        let interval = want_interval.min(units / 2).max(1);
+        let interval = NonZeroU32::new(want_interval.min(units / 2)).unwrap_or(NonZeroU32::MIN);
         let free = i32::try_from(units).map_err(|_| EINVAL)?;
         Ok((
             send,
@@ -165,7 +166,8 @@ impl SqBudget {
     /// A signalled chain completed: it and the `interval - 1` before it left the queue.
     fn credit(&self) {
         // CAST: `interval` is at most `units / 2`, which fits in `i32`.
-        self.free.fetch_add(self.interval as i32, Ordering::AcqRel);
+        self.free
+            .fetch_add(self.interval.get() as i32, Ordering::AcqRel);
     }
 }
 
@@ -197,10 +199,12 @@ impl InvFifo {
         if self.len == cap {
             return Err(EINVAL);
         }
-        let slot = self
-            .ids
-            .get_mut((self.head + self.len) % cap)
-            .ok_or(EINVAL)?;
+        // `head` and `len` are below `cap`: one wrap at most (and no division).
+        let mut tail = self.head + self.len;
+        if tail >= cap {
+            tail -= cap;
+        }
+        let slot = self.ids.get_mut(tail).ok_or(EINVAL)?;
         *slot = buf_id;
         self.len += 1;
         Ok(())
@@ -212,7 +216,10 @@ impl InvFifo {
             return None;
         }
         let id = *self.ids.get(self.head)?;
-        self.head = (self.head + 1) % self.ids.len();
+        self.head += 1;
+        if self.head == self.ids.len() {
+            self.head = 0;
+        }
         self.len -= 1;
         Some(id)
     }
@@ -953,7 +960,7 @@ fn trace_resp_imm(
         msg_id: u32::from(buf_id),
         // CAST: C's field is an `int` read from its `atomic_t` counter, which wraps the same.
         wr_cnt: con.sq.count_before_last() as i32,
-        signal_interval: con.sq.interval,
+        signal_interval: con.sq.interval.get(),
         // CAST: `PathState` is numbered as `enum rtrs_srv_state`.
         state: path.state() as i32,
         errno,

@@ -253,7 +253,8 @@ impl Path {
             1
         } else {
             let max = dev.attrs().max_fast_reg_page_list_len.max(1);
-            let mrs = qd.div_ceil(max);
+            // As few MRs as fit, all of (nearly) the same size.
+            let mrs = qd.div_ceil(max).max(1);
             qd.div_ceil(mrs)
         };
         let mut mrs = KVec::new();

@@ -91,6 +91,17 @@ int rnbd_rs_helper_ib_dma_map_sg(struct ib_device *dev, struct scatterlist *sg, 
 	return ib_dma_map_sg(dev, sg, nents, direction);
 }
 
+/* DMA address and length of a mapped scatterlist entry (the ib_sg_dma_* accessors). */
+u64 rnbd_rs_helper_ib_sg_dma_address(struct scatterlist *sg)
+{
+	return sg_dma_address(sg);
+}
+
+unsigned int rnbd_rs_helper_ib_sg_dma_len(struct scatterlist *sg)
+{
+	return sg_dma_len(sg);
+}
+
 void rnbd_rs_helper_ib_dma_unmap_sg(struct ib_device *dev, struct scatterlist *sg, int nents,
 				    enum dma_data_direction direction)
 {

@@ -610,8 +610,8 @@ fn parse_uint(s: &[u8]) -> Option<u32> {
     let text = core::str::from_utf8(s).ok()?;
     let (digits, radix) = if let Some(hex) = text.strip_prefix("0x").or(text.strip_prefix("0X")) {
         (hex, 16)
-    } else if text.len() > 1 && text.starts_with('0') {
-        (&text[1..], 8)
+    } else if let Some(octal) = text.strip_prefix('0').filter(|o| !o.is_empty()) {
+        (octal, 8)
     } else {
         (text, 10)
     };

@@ -441,6 +441,25 @@ impl MappedSg {
         &self.dev
     }
 
+    /// The DMA entries as SGEs under `lkey` (the PD's local DMA key) in `out`: how many, or
+    /// `None` if `out` is too short for them.
+    pub(crate) fn sges(&self, lkey: u32, out: &mut [Sge]) -> Option<usize> {
+        // CAST: `u32` fits in `usize`.
+        let n = self.mapped as usize;
+        let slots = out.get_mut(..n)?;
+        let mut sg = self.sg.sgl.as_ptr();
+        for slot in slots {
+            // SAFETY: `sg` is one of the first `mapped` entries of the mapped list (type
+            // invariant): the loop stops after `mapped` entries.
+            let (addr, len) =
+                unsafe { (bindings::ib_sg_dma_address(sg), bindings::ib_sg_dma_len(sg)) };
+            *slot = Sge::new(addr, len, lkey);
+            // SAFETY: As above; the entry after the last one is never read.
+            sg = unsafe { bindings::sg_next(sg) };
+        }
+        Some(n)
+    }
+
     /// The raw list and its number of DMA entries, for [`super::mr::Mr::map_foreign`].
     pub(super) fn raw(&self) -> (*mut bindings::scatterlist, u32) {
         (self.sg.sgl.as_ptr(), self.mapped)

@@ -29,7 +29,7 @@ use kernel::types::Opaque;
 
 /// A scatter/gather entry (`struct ib_sge`): a DMA address range and the key covering it.
 #[repr(transparent)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub(crate) struct Sge(bindings::ib_sge);
 
 impl Sge {

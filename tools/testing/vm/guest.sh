@@ -16,9 +16,6 @@ export RESULTS=${RUNS[0]}
 . "$REPO/tools/testing/vm/lib.sh"
 for f in "$REPO"/tools/testing/$SUITE/*.sh; do . "$f"; done
 
-# Lines that fail a case when they appear in dmesg during it.
-BAD_DMESG='BUG:|WARNING:|kernel BUG at|Oops|general protection fault|KASAN|possible recursive locking|possible circular locking|suspicious RCU usage|inconsistent lock state|list_add corruption|list_del corruption|list corruption|blocked for more than|refcount_t:|Internal error|UBSAN'
-
 exec > "$BOOT/guest.log" 2>&1
 set -x
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug

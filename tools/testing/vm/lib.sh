@@ -4,6 +4,9 @@
 RNBD_CTL=/sys/devices/virtual/rnbd-client/ctl
 RNBD_SRV_CTL=/sys/class/rnbd-server/ctl
 
+# Lines that fail a case (or a benchmark block) when they appear in dmesg during it.
+BAD_DMESG='BUG:|WARNING:|kernel BUG at|Oops|general protection fault|KASAN|possible recursive locking|possible circular locking|suspicious RCU usage|inconsistent lock state|list_add corruption|list_del corruption|list corruption|blocked for more than|refcount_t:|Internal error|UBSAN'
+
 log() { printf '%s\n' "$*"; }
 # Ends the current case with a failure and the reason.
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
