@@ -5,7 +5,7 @@
 # check, the modules under clippy, the benchmark report's unit tests, a staged make install
 # and uninstall with the refusal of an unfit kernel tree or rustc (make install-check), the
 # VM suite for each configuration of the matrix (VM_CONFIGS in scripts/lib.sh), with make
-# check's cases of each (about 80 minutes on 2 cores), and the benchmark report of the
+# check's cases of each (about 60 minutes on 2 cores), and the benchmark report of the
 # suite's short benchmark run (case bench_smoke).
 # 'scripts/check.sh --full' (make matrix) runs every case each configuration takes part in
 # (about 2.5 hours).

@@ -197,8 +197,8 @@ unload_server_modules() {
 writer_ok() { local s; { read -r s _ < "$CASE_DIR/status"; } 2>/dev/null && echo "${s:-0}" || echo 0; }
 
 # The server modules are unloaded and loaded again while a writer journals every
-# acknowledged 4 KiB O_DIRECT write; the client reconnects by itself, IO goes on, and every
-# acknowledged write reads back.
+# acknowledged 4 KiB O_DIRECT write; the client reconnects (by itself when it is ours:
+# await_reconnect), IO goes on, and every acknowledged write reads back.
 register server_restart 600 "$ALL_MODULES"
 case_server_restart() {
 	local s=/sys/class/rtrs-client/s_rs seed=$RANDOM$RANDOM w=$REPO/tools/testing/cases/ack-writer.py
@@ -217,9 +217,9 @@ case_server_restart() {
 	for p in $s/paths/*; do path_connected "$p" && fail "${p##*/} connected with the server gone"; done
 	sleep 2
 	load_modules
-	# C reconnects after reconnect_delay_sec (RNBD: 30 s) plus up to 8 s.
+	# Ours reconnects after reconnect_delay_sec (RNBD: 30 s) plus up to 8 s, as C.
 	for p in $s/paths/*; do
-		wait_until 90 path_connected "$p" || fail "${p##*/} did not reconnect within 90 s"
+		await_reconnect "$p" || fail "${p##*/} did not reconnect within 90 s"
 	done
 	wait_until 20 dev_state_is $n open \
 		|| fail "$n not open after the reconnect: '$(cat /sys/block/$n/rnbd/state)'"
