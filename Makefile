@@ -7,6 +7,7 @@
 #   make install, uninstall   the four modules into/out of <INSTALL_MOD_PATH>/lib/modules/<release>/updates
 #   make install-check        install and uninstall staged, and the KDIR/rustc refusals (make check)
 #   make vmtest               the VM suite for one configuration (IMPL=, RTRS_CLIENT=, ...)
+#   make soak HOURS=N         N hours of verify IO under path flaps, policy switches, remaps
 #   make hosttest             host unit and property tests of the pure-logic files
 #   make fuzz                 the parser properties for long (FUZZ_CASES=200000 cases each)
 #   make unsafe-report        unsafe per directory; fails on unsafe outside rust/
@@ -62,7 +63,7 @@ CASES ?=
 RTRS_SRV_PARAMS ?=
 export RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER SOFT_RDMA CASES FLAVOR RTRS_SRV_PARAMS
 
-.PHONY: all modules install uninstall install-check kdir-check deps kernel clippy fmt fmt-check hosttest fuzz unsafe-report docs-check vmtest bench bench-report bench-report-test check matrix demo clean
+.PHONY: all modules install uninstall install-check kdir-check deps kernel clippy fmt fmt-check hosttest fuzz unsafe-report docs-check vmtest soak bench bench-report bench-report-test check matrix demo clean
 
 all: modules
 
@@ -130,6 +131,11 @@ fuzz:
 
 vmtest: modules
 	@tools/testing/vm/run.sh
+
+# The soak of the reliability plan: HOURS=N (default 1) of verify IO with path flaps, policy
+# switches and a second device mapped and unmapped; the module set as for vmtest.
+soak: modules
+	@scripts/soak.sh
 
 bench:
 	@scripts/bench.sh
