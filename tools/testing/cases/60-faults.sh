@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Faults of the reliability plan (notes/reliability.md §5.3), in versions short enough for
-# make check: a soft-RDMA link removed under IO (C5), unmap racing rmmod (E1), the
-# self-deleting sysfs attributes under a reader (A3), permit exhaustion (F2). The C modules
+# make check: a soft-RDMA link removed under IO (C5), the soft-RDMA driver removed under IO
+# (E3), unmap racing rmmod (E1), the self-deleting sysfs attributes under a reader (A3),
+# permit exhaustion (F2). The C modules
 # are the reference; uses start_fio_verify, stop_fio_verify, path_dir and path_connected
-# from 10-conformance.sh, map_two, rdma_col, srv_has_path and unload_server_modules from
-# 20-paths.sh.
+# from 10-conformance.sh, map_two, rdma_col, srv_has_path, dev_state_is and
+# unload_server_modules from 20-paths.sh.
 
 # returns_within SECONDS CMD...: runs CMD in the background; it must end within SECONDS
 # (a task stuck in the kernel cannot be killed: the case fails at once instead of hanging
@@ -78,6 +79,47 @@ case_rdma_link_del_io() {
 	w=$(rdma_col "$p2" 3)
 	wait_until 30 eval '[ "$(rdma_col "$p2" 3)" -gt $w ]' || fail "no writes over path 2 after the reconnect"
 	stop_fio_verify
+	unmap "$DEV"
+	expect_clean
+}
+
+# E3: the soft-RDMA driver goes (rmmod rdma_rxe: both links, every connection of both
+# paths) under IO; every RDMA user lets go through its ib_client remove callback, so rmmod
+# returns. IO may fail while no path exists (no verify then); both links come back, the
+# paths reconnect (through reconnect: ours would wait out the reconnect delay), the device
+# is open again and fio verify passes on it.
+# rxe_restore: rdma_rxe, rxe0 and rxe1 back as the boot made them (the later cases need them).
+rxe_restore() {
+	[ -d /sys/module/rdma_rxe ] || modprobe rdma_rxe || return 1
+	[ -e /sys/class/infiniband/rxe0 ] || rdma link add rxe0 type rxe netdev "$NIC" || return 1
+	rxe1_restore
+}
+register rxe_rmmod_io 300 "$ALL_MODULES"
+case_rxe_rmmod_io() {
+	local s=/sys/class/rtrs-client/s_rr p
+	map_two s_rr
+	local n=${DEV#/dev/}
+	fio --name=load --output="$CASE_DIR/fio-load.log" --filename="$DEV" --direct=1 \
+		--ioengine=libaio --iodepth=16 --rw=randrw --bs=4k --size=32M --time_based --runtime=120 &
+	local pid=$!
+	trap 'kill $pid 2>/dev/null && wait $pid; rxe_restore' EXIT
+	wait_until 60 eval '[ "$(awk "{ print \$1 + \$5 }" /sys/block/$n/stat)" -gt 200 ]' \
+		|| fail "fio did no IO on $n in 60 s"
+	returns_within 90 rmmod rdma_rxe
+	[ -z "$(ls /sys/class/infiniband 2>/dev/null)" ] || fail "devices left: $(ls /sys/class/infiniband)"
+	for p in $s/paths/*; do
+		wait_until 20 eval '! path_connected "$p"' || fail "${p##*/} stays connected without its link"
+	done
+	wait_until 20 eval '[ -z "$(ls /sys/class/rtrs-server/s_rr/paths 2>/dev/null)" ]' \
+		|| fail "the server keeps paths without a device: $(ls /sys/class/rtrs-server/s_rr/paths)"
+	kill $pid 2>/dev/null; wait $pid
+	rxe_restore || fail "soft-RDMA does not come back"
+	for p in $s/paths/*; do
+		wait_until 60 eval 'path_connected "$p" || { sysfs_write "$p/reconnect" 1; path_connected "$p"; }' \
+			|| fail "${p##*/} does not reconnect over the new links"
+	done
+	wait_until 30 dev_state_is $n open || fail "$n is '$(cat /sys/block/$n/rnbd/state)' after the reconnect"
+	fio_run verify --filename="$DEV" "${FIO_VERIFY[@]}" --size=8M
 	unmap "$DEV"
 	expect_clean
 }

@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Error-path sweeps of the reliability plan (A6): the n-th slab allocation of a sysfs write
+# fails (fail-nth with failslab), for n = 1, 1 + FAIL_NTH_STEP, ... until the write makes
+# fewer allocations than n. A failed write returns an error and leaves nothing behind on
+# either side; one that succeeds despite the failure made a working object. KASAN, lockdep
+# and kmemleak (final_rmmod) check the error paths. Only the writer's allocations can fail
+# (fail-nth is per task): parsing, the session and path objects, rdma_cm ids, the disk;
+# not those of the rdma_cm event handlers. FAIL_NTH_STEP is 1 in make matrix and make
+# vmtest (every allocation) and larger in make check (CI's time; a failing write costs a
+# few seconds under TCG). Uses map, path_dir, path_connected, nr_entries and srv_paths_are
+# from 10-conformance.sh and 20-paths.sh.
+
+# failing_write N FILE TEXT: writes TEXT to FILE with the N-th fault-injection point of the
+# write failing; prints the write's exit status and what is left of the count (0: the
+# failure was injected; more: the write made fewer allocations than N).
+failing_write() {
+	bash -c 'echo '"$1"' > /proc/thread-self/fail-nth
+		printf "%s" "$2" > "$1" 2> /dev/null; rc=$?
+		read -r left < /proc/thread-self/fail-nth; echo 0 > /proc/thread-self/fail-nth
+		echo "$rc $left"' _ "$2" "$3"
+}
+
+# fail_nth_sweep NAME FILE TEXT ON_OK ON_FAIL: the sweep; ON_OK runs after a write that
+# succeeded (it undoes it), ON_FAIL after one that failed (it checks nothing is left).
+fail_nth_sweep() {
+	local name=$1 file=$2 text=$3 on_ok=$4 on_fail=$5 fs=/sys/kernel/debug/failslab
+	local n=1 res failed=0 step=${FAIL_NTH_STEP:-1}
+	[ -d $fs ] || fail "no $fs"
+	echo 0 > $fs/verbose
+	echo N > $fs/ignore-gfp-wait
+	trap 'echo Y > '"$fs"'/ignore-gfp-wait' EXIT
+	while [ $n -le 2000 ]; do
+		res=$(failing_write $n "$file" "$text")
+		if [ "${res%% *}" = 0 ]; then
+			$on_ok || fail "$name: after fail-nth $n (write succeeded)"
+		else
+			failed=$((failed + 1))
+			$on_fail || fail "$name: after fail-nth $n (write failed)"
+		fi
+		[ "${res#* }" = 0 ] || break
+		n=$((n + step))
+	done
+	echo Y > $fs/ignore-gfp-wait
+	trap - EXIT
+	[ "${res#* }" != 0 ] || fail "$name: still allocating after $n"
+	log "$name: allocations 1..$((n - 1)) tried in steps of $step, $failed writes failed cleanly"
+}
+
+# A failed map leaves no disk and no session on either side (the client may close a session
+# it had connected: the server lets it go within 20 s).
+fn_map_undo() {
+	local n
+	n=$(rnbd_of s_fn /dev/ram0) || return 1
+	unmap "/dev/$n"
+	expect_clean
+}
+fn_map_nothing_left() { wait_until 20 no_leftovers || { log "left: $(leftovers | tr '\n' ' ')"; return 1; }; }
+
+register map_fail_nth 1500 "$ALL_MODULES"
+case_map_fail_nth() {
+	fail_nth_sweep map_device "$RNBD_CTL/map_device" \
+		"sessname=s_fn path=ip:$ADDR1 device_path=/dev/ram0" fn_map_undo fn_map_nothing_left
+	# And a map without fault injection works.
+	map s_fn /dev/ram0
+	dd if="$DEV" of=/dev/null bs=4k count=16 iflag=direct status=none || fail "read after the sweep"
+	unmap "$DEV"
+	expect_clean
+}
+
+# add_path to a mapped one-path session: a failed one leaves the session with its one path
+# on both sides, working.
+fn_add_undo() {
+	local p
+	p=$(path_dir s_fa "$ADDR2") || return 1
+	wait_until 20 path_connected "$p" || { log "added path not connected: $(cat "$p/state")"; return 1; }
+	expect_write OK "$p/remove_path" 1
+	wait_until 20 srv_paths_are s_fa 1
+}
+fn_add_nothing_left() {
+	[ "$(nr_entries /sys/class/rtrs-client/s_fa/paths)" = 1 ] || { log "client paths: $(ls /sys/class/rtrs-client/s_fa/paths)"; return 1; }
+	wait_until 20 srv_paths_are s_fa 1 || { log "server paths: $(ls /sys/class/rtrs-server/s_fa/paths)"; return 1; }
+}
+
+register add_path_fail_nth 1500 "$ALL_MODULES"
+case_add_path_fail_nth() {
+	map s_fa /dev/ram0
+	fail_nth_sweep add_path /sys/class/rtrs-client/s_fa/add_path "ip:$ADDR2" fn_add_undo fn_add_nothing_left
+	dd if="$DEV" of=/dev/null bs=4k count=16 iflag=direct status=none || fail "read after the sweep"
+	unmap "$DEV"
+	expect_clean
+}
