@@ -8,6 +8,7 @@
 #   make install-check        install and uninstall staged, and the KDIR/rustc refusals (make check)
 #   make vmtest               the VM suite for one configuration (IMPL=, RTRS_CLIENT=, ...)
 #   make soak HOURS=N         N hours of verify IO under path flaps, policy switches, remaps
+#   make reliability          the reliability plan's cases at full length, C vs Rust table
 #   make hosttest             host unit and property tests of the pure-logic files
 #   make fuzz                 the parser properties for long (FUZZ_CASES=200000 cases each)
 #   make unsafe-report        unsafe per directory; fails on unsafe outside rust/
@@ -63,7 +64,7 @@ CASES ?=
 RTRS_SRV_PARAMS ?=
 export RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER SOFT_RDMA CASES FLAVOR RTRS_SRV_PARAMS
 
-.PHONY: all modules install uninstall install-check kdir-check deps kernel clippy fmt fmt-check hosttest fuzz unsafe-report docs-check vmtest soak bench bench-report bench-report-test check matrix demo clean
+.PHONY: all modules install uninstall install-check kdir-check deps kernel clippy fmt fmt-check hosttest fuzz unsafe-report docs-check vmtest soak reliability bench bench-report bench-report-test check matrix demo clean
 
 all: modules
 
@@ -136,6 +137,11 @@ vmtest: modules
 # switches and a second device mapped and unmapped; the module set as for vmtest.
 soak: modules
 	@scripts/soak.sh
+
+# The reliability plan's cases at full length against C, Rust and Rust with
+# always_invalidate=N, and their table (results/reliability/table.md).
+reliability:
+	@scripts/reliability.sh
 
 bench:
 	@scripts/bench.sh

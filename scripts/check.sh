@@ -75,40 +75,11 @@ timed make -s bench-report-test; count "bench report generator unit tests" $?
 timed make -s install-check; count "install: staged make install/uninstall, KDIR and rustc refusals" $?
 
 # The VM suite: one boot of the debug kernel runs the configurations one after another
-# (guest.sh: each loads its module set, runs its cases, and unloads it in final_rmmod).
-# Each writes results/vmtest/check/<name>/; the boot's logs are in results/vmtest/check/.
+# (vm_suite in scripts/lib.sh); results/vmtest/check/<name>/, the boot's logs one up.
 boot=$repo/results/vmtest/check
-rm -rf "$boot"
-mkdir -p "$boot"
-# SOFT_RDMA from the environment applies to every configuration.
-REPO=$repo FLAVOR=${FLAVOR:-debug} all_rdma=${SOFT_RDMA:-}
-runs=()
-for name in $configs; do
-	vm_config "$name" $full
-	RTRS_CLIENT=$RC RTRS_SERVER=$RS RNBD_CLIENT=$NC RNBD_SERVER=$NS RTRS_SRV_PARAMS=$SP \
-		SOFT_RDMA=${all_rdma:-$SR} CASES=${CASES:-$CS} write_config "$boot/$name"
-	runs+=("$boot/$name")
-done
-s=$(date +%s)
-step "check: one $FLAVOR boot under TCG for: $configs"
-vm_rc=0
-boot_guest "$FLAVOR" "$boot" "${VM_TIMEOUT:-$([ -n "$full" ] && echo 14400 || echo 5000)}" \
-	"$repo/tools/testing/vm/guest.sh" "${runs[@]}" || vm_rc=$?
-step "check: the VM suite took $(( $(date +%s) - s )) s (exit $vm_rc)"
+REPO=$repo FLAVOR=${FLAVOR:-debug}
 summaries=()
-for name in $configs; do
-	"$repo/tools/testing/vm/report.sh" "$boot/$name" "$name"
-	rc=$?
-	sum=$(cat "$boot/$name/summary" 2>/dev/null)
-	summaries+=("$name: ${sum:-no summary in $boot/$name (the run did not finish)}")
-	vp=$(sed -n 's/.*: \([0-9]*\) passed.*/\1/p' <<<"$sum")
-	vf=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$sum")
-	passed=$((passed + ${vp:-0})) failed=$((failed + ${vf:-0}))
-	if [ "$rc" != 0 ]; then
-		fails+=("vmtest $name")
-		[ "${vf:-0}" -gt 0 ] || failed=$((failed + 1))
-	fi
-done
+vm_suite "$boot" "${VM_TIMEOUT:-$([ -n "$full" ] && echo 14400 || echo 5000)}" "$full" $configs
 # The benchmark smoke run (case bench_smoke) through the report generator: the harness end
 # to end, tables and plots included (results/vmtest/check/rust/cases/bench_smoke/bench).
 for smoke in "$boot"/*/cases/bench_smoke/bench; do
@@ -116,10 +87,6 @@ for smoke in "$boot"/*/cases/bench_smoke/bench; do
 	timed scripts/bench-report.sh "$smoke" >/dev/null
 	count "bench report of the smoke run ($smoke)" $?
 done
-if [ "$vm_rc" != 0 ]; then
-	fails+=("the VM run ended with exit $vm_rc (124: time-out; see $boot/console.log)")
-	failed=$((failed + 1))
-fi
 
 echo
 echo "== make ${full:+matrix}${full:-check} ($(( $(date +%s) - t0 )) s)"

@@ -63,6 +63,47 @@ boot_guest() {
 		--exec "$script $out $*" </dev/null >"$out/console.log" 2>&1
 }
 
+# vm_suite BOOT TIMEOUT FULL NAME...: one boot of the $FLAVOR kernel runs the named
+# configurations of VM_CONFIGS one after another (tools/testing/vm/guest.sh: each loads its
+# module set, runs its cases, and unloads it in final_rmmod), each into BOOT/<name>/ with
+# the boot's logs in BOOT; FULL=full takes make matrix's cases, CASES and SOFT_RDMA from
+# the environment apply to every configuration. Prints each one's matrix, and adds to the
+# caller's passed and failed counts and its fails and summaries lists. Needs REPO.
+vm_suite() {
+	local boot=$1 limit=$2 full=$3 name s rc sum vp vf vm_rc=0 all_rdma=${SOFT_RDMA:-}
+	local runs=()
+	shift 3
+	rm -rf "$boot"
+	mkdir -p "$boot"
+	for name in "$@"; do
+		vm_config "$name" $full || die "vm_suite: unknown configuration '$name'"
+		RTRS_CLIENT=$RC RTRS_SERVER=$RS RNBD_CLIENT=$NC RNBD_SERVER=$NS RTRS_SRV_PARAMS=$SP \
+			SOFT_RDMA=${all_rdma:-$SR} CASES=${CASES:-$CS} write_config "$boot/$name"
+		runs+=("$boot/$name")
+	done
+	s=$(date +%s)
+	step "one ${FLAVOR:-debug} boot under TCG for: $*"
+	boot_guest "${FLAVOR:-debug}" "$boot" "$limit" "$REPO/tools/testing/vm/guest.sh" "${runs[@]}" || vm_rc=$?
+	step "the VM suite took $(( $(date +%s) - s )) s (exit $vm_rc)"
+	for name in "$@"; do
+		"$REPO/tools/testing/vm/report.sh" "$boot/$name" "$name"
+		rc=$?
+		sum=$(cat "$boot/$name/summary" 2>/dev/null)
+		summaries+=("$name: ${sum:-no summary in $boot/$name (the run did not finish)}")
+		vp=$(sed -n 's/.*: \([0-9]*\) passed.*/\1/p' <<<"$sum")
+		vf=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$sum")
+		passed=$((passed + ${vp:-0})) failed=$((failed + ${vf:-0}))
+		if [ "$rc" != 0 ]; then
+			fails+=("vmtest $name")
+			[ "${vf:-0}" -gt 0 ] || failed=$((failed + 1))
+		fi
+	done
+	if [ "$vm_rc" != 0 ]; then
+		fails+=("the VM run ended with exit $vm_rc (124: time-out; see $boot/console.log)")
+		failed=$((failed + 1))
+	fi
+}
+
 # Case groups for the configurations below (tools/testing/cases/*.sh has them all).
 # The conformance suite, without the map/unmap cycles.
 CONFORMANCE=modules_load_unload,map_unmap_brd,map_unmap_null_blk,rnbd_numbering,sysfs_abi,fio_verify_brd,access_mode_ro,map_bad_input,two_paths_disconnect,server_path_disconnect,mpath_policy_switch
@@ -71,6 +112,9 @@ RNBD_IO=fio_verify_flush_fua,discard_write_zeroes,loop_tmpfs_verify,unmap_force_
 RNBD_RULES=access_modes,resize_seen,dev_path_escape,regular_file_export
 # Multipath under fio verify, one case per policy.
 MPATH_VERIFY=mpath_verify_round_robin,mpath_verify_min_inflight,mpath_verify_min_latency
+# The cases of the reliability plan (notes/reliability.md §5.3) that make reliability runs
+# against C and Rust (scripts/reliability.sh has their plan IDs).
+RELIABILITY_CASES=map_bad_input,self_delete_attr_reader,map_fail_nth,add_path_fail_nth,selftest_sysfs_failslab,hostile_con_req,hostile_info_req,hostile_imm,hostile_rw_desc,hostile_rnbd_msg,two_paths_disconnect,remove_path_add_path,mpath_policy_switch,server_path_disconnect,rdma_link_del_io,server_restart,unmap_rmmod_race,rxe_rmmod_io,map_unmap_cycles,permit_exhaustion
 # The IO cases, run again with always_invalidate=N.
 NOINVAL_CASES=fio_verify_brd,fio_verify_flush_fua,unmap_force_io,two_paths_disconnect,server_path_disconnect,remove_path_add_path,mpath_verify_round_robin,server_restart
 
@@ -96,6 +140,7 @@ VM_CONFIGS=(
 	"client-rust        rust c    rust c    rxe  -                    $CONFORMANCE,fio_verify_flush_fua,discard_write_zeroes,server_restart $CONFORMANCE,$RNBD_IO,access_modes,resize_seen,poll_queues_remap,remove_last_path,path_addresses,server_restart"
 	"server-rust        c    rust c    rust rxe  -                    $CONFORMANCE,fio_verify_flush_fua,discard_write_zeroes,access_modes,server_restart $CONFORMANCE,$RNBD_IO,$RNBD_RULES,remove_path_add_path,server_restart"
 	"rust               rust rust rust rust rxe  -                    - -"
+	"rust-noinval       rust rust rust rust rxe  always_invalidate=N  $NOINVAL_CASES -"
 )
 
 # vm_config NAME [full]: sets RC RS NC NS (rtrs client/server, rnbd client/server), SR

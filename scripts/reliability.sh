@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# make reliability: the cases of the reliability plan (RELIABILITY_CASES in scripts/lib.sh)
+# at full length, in one boot of the debug kernel, against the C modules (c-reference),
+# ours (rust) and ours with always_invalidate=N (rust-noinval; G4 in part): every
+# allocation of the fail-nth sweeps, MAP_CYCLES map/unmap cycles (default 100; the plan's
+# E4 asks for 10 000, about 10 hours under TCG), 20 unmap/rmmod races. make check runs the
+# short versions. Writes results/reliability/<configuration>/ and
+# results/reliability/table.md: case, plan ID, and the result of each configuration.
+# RELIABILITY_CONFIGS and CASES (space-separated) narrow it down.
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+. scripts/lib.sh
+
+# The plan's ID of each case (notes/reliability.md §5.3).
+declare -A ID=(
+	[map_bad_input]=A1 [self_delete_attr_reader]=A3 [map_fail_nth]=A6 [add_path_fail_nth]=A6
+	[selftest_sysfs_failslab]=A6 [hostile_con_req]=B1 [hostile_info_req]=B3 [hostile_imm]=B4
+	[hostile_rw_desc]=B5 [hostile_rnbd_msg]=B6 [two_paths_disconnect]=C1
+	[remove_path_add_path]=C2 [mpath_policy_switch]=C2 [server_path_disconnect]=C3
+	[rdma_link_del_io]=C5 [server_restart]=D1 [unmap_rmmod_race]=E1 [rxe_rmmod_io]=E3
+	[map_unmap_cycles]=E4 [permit_exhaustion]=F2 [final_rmmod]=C-LEAK
+)
+
+configs=${RELIABILITY_CONFIGS:-c-reference rust rust-noinval}
+export CASES=${CASES:-${RELIABILITY_CASES//,/ }} FAIL_NTH_STEP=${FAIL_NTH_STEP:-1} MAP_CYCLES=${MAP_CYCLES:-100}
+make -s modules || die "reliability: the modules do not build"
+if grep -q '^hostile:' Makefile; then make -s hostile || die "reliability: the hostile peer does not build"; fi
+
+t0=$(date +%s)
+passed=0 failed=0 fails=() summaries=()
+boot=$repo/results/reliability
+REPO=$repo FLAVOR=${FLAVOR:-debug}
+vm_suite "$boot" "${VM_TIMEOUT:-21600}" "" $configs
+
+# The table: one row per case, one column per configuration.
+{
+	printf '| case | plan |'
+	for c in $configs; do printf ' %s |' "$c"; done
+	printf '\n| --- | --- |'
+	for c in $configs; do printf ' --- |'; done
+	echo
+	for name in $(cat "$boot"/*/order 2>/dev/null | awk '!seen[$0]++'); do
+		printf '| `%s` | %s |' "$name" "${ID[$name]:--}"
+		for c in $configs; do
+			r=-
+			if grep -qx "$name" "$boot/$c/order" 2>/dev/null; then
+				r=$(cut -c1-60 "$boot/$c/cases/$name/result" 2>/dev/null || echo "no result")
+				r="$r ($(cat "$boot/$c/cases/$name/seconds" 2>/dev/null || echo -) s)"
+			fi
+			printf ' %s |' "${r//|//}"
+		done
+		echo
+	done
+} > "$boot/table.md"
+echo
+cat "$boot/table.md"
+echo
+echo "== make reliability ($(( $(date +%s) - t0 )) s)"
+printf '  %s\n' "${summaries[@]}"
+[ ${#fails[@]} -eq 0 ] || { echo "failed:"; printf '  %s\n' "${fails[@]}"; }
+echo "reliability: $passed passed, $failed failed"
+[ "$failed" = 0 ]
