@@ -153,7 +153,7 @@ case_sysfs_abi() {
 register fio_verify_brd 600 "$ALL_MODULES"
 case_fio_verify_brd() {
 	map s_fio /dev/ram0
-	fio_run verify --filename="$DEV" "${FIO_VERIFY[@]}" --size=8M
+	fio_run verify --filename="$DEV" "${FIO_VERIFY[@]}" --size=4M
 	unmap "$DEV"
 	expect_clean
 }
@@ -287,11 +287,11 @@ case_two_paths_disconnect() {
 	start_fio_verify 120
 	expect_write OK "$p/disconnect" 1
 	[ "$(cat "$p/state")" = disconnected ] || fail "path not disconnected after disconnect"
-	sleep 5
+	sleep 3
 	kill -0 $FIO_PID 2>/dev/null || fail "fio stopped while one path was down"
 	expect_write OK "$p/reconnect" 1
 	path_connected "$p" || fail "path not connected after reconnect"
-	sleep 5
+	sleep 3
 	stop_fio_verify
 	unmap "$DEV"
 	expect_clean

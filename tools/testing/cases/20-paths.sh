@@ -135,15 +135,15 @@ mpath_verify() {
 	p1=$(path_dir "$sess" "$ADDR1") && p2=$(path_dir "$sess" "$ADDR2") || fail "client paths missing"
 	expect_write OK "$p1/stats/reset_all" 1
 	expect_write OK "$p2/stats/reset_all" 1
-	fio_run "verify-$2" --filename="$DEV" "${FIO_VERIFY[@]}" --size=8M
+	fio_run "verify-$2" --filename="$DEV" "${FIO_VERIFY[@]}" --size=4M
 	cat "$p1/stats/rdma" "$p2/stats/rdma"
 	R1=$(rdma_col "$p1" 1) W1=$(rdma_col "$p1" 3) I1=$(rdma_col "$p1" 5)
 	R2=$(rdma_col "$p2" 1) W2=$(rdma_col "$p2" 3) I2=$(rdma_col "$p2" 5)
 	F=$(( $(rdma_col "$p1" 6) + $(rdma_col "$p2" 6) ))
 	# Every byte went over one of the paths (bytes include the RNBD header).
-	local mib=$((8 << 20))
-	[ $(( $(rdma_col "$p1" 4) + $(rdma_col "$p2" 4) )) -ge $mib ] || fail "paths wrote less than 8 MiB"
-	[ $(( $(rdma_col "$p1" 2) + $(rdma_col "$p2" 2) )) -ge $mib ] || fail "paths read less than 8 MiB"
+	local size=$((4 << 20))
+	[ $(( $(rdma_col "$p1" 4) + $(rdma_col "$p2" 4) )) -ge $size ] || fail "paths wrote less than 4 MiB"
+	[ $(( $(rdma_col "$p1" 2) + $(rdma_col "$p2" 2) )) -ge $size ] || fail "paths read less than 4 MiB"
 	[[ "$(cat $s/mpath_policy)" = "$2 ("* ]] || fail "mpath_policy reads '$(cat $s/mpath_policy)' after IO"
 }
 

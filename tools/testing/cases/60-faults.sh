@@ -119,7 +119,7 @@ case_rxe_rmmod_io() {
 			|| fail "${p##*/} does not reconnect over the new links"
 	done
 	wait_until 30 dev_state_is $n open || fail "$n is '$(cat /sys/block/$n/rnbd/state)' after the reconnect"
-	fio_run verify --filename="$DEV" "${FIO_VERIFY[@]}" --size=8M
+	fio_run verify --filename="$DEV" "${FIO_VERIFY[@]}" --size=4M
 	unmap "$DEV"
 	expect_clean
 }
