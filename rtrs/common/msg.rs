@@ -463,6 +463,14 @@ impl IoHdr {
         {
             return Err(MsgError::BadLength);
         }
+        // A READ's data is the `off - usr_len` bytes before the user message: the client
+        // gets no more back (C 6.12 writes the whole descriptor length from the chunk,
+        // which discloses what earlier requests left there: R25).
+        if let Self::Read { desc: Some(d), .. } = hdr {
+            if d.len as usize > off - usize::from(hdr.usr_len()) {
+                return Err(MsgError::BadDesc);
+            }
+        }
         Ok(hdr)
     }
 }
@@ -719,6 +727,9 @@ mod tests {
         assert_eq!(r.encode(&mut chunk[4128..]).unwrap(), 24);
         assert_eq!(&chunk[4128..4136], &[3, 0, 32, 0, 1, 0, 1, 0]);
         assert_eq!(IoHdr::decode(&chunk, 4128), Ok(r));
+        // 4096 bytes of data, then the 32-byte user message at 4096: a READ of at most 4096.
+        assert_eq!(r.encode(&mut chunk[4127..]).unwrap(), 24);
+        assert_eq!(IoHdr::decode(&chunk, 4127), Err(MsgError::BadDesc));
         let flush = IoHdr::Read {
             usr_len: 32,
             need_inval: false,

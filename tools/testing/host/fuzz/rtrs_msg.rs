@@ -299,7 +299,9 @@ fn io_hdr_at(chunk: &[u8], off: usize) -> Option<IoHdr> {
                 }),
                 _ => return None,
             };
-            if desc.is_some_and(|d| d.len == 0 || d.len as usize > len) {
+            // The data lies before the user message, which lies before the header.
+            let data = off.checked_sub(usize::from(usr_len))?;
+            if desc.is_some_and(|d| d.len == 0 || d.len as usize > len || d.len as usize > data) {
                 return None;
             }
             IoHdr::Read {
@@ -356,11 +358,17 @@ fn io_hdr() -> impl Strategy<Value = (IoHdr, Vec<u8>, usize)> {
         .prop_map(
             |((read, need_inval, with_desc), _, off, usr, addr, key, len, chunk)| {
                 let usr_len = pick(usr, off.min(0xffff) + 1) as u16;
+                // A READ gets back at most its data: the bytes before the user message.
+                let data = (off - usize::from(usr_len)) as u32;
                 let hdr = if read {
                     IoHdr::Read {
                         usr_len,
                         need_inval,
-                        desc: with_desc.then_some(SgDesc { addr, key, len }),
+                        desc: (with_desc && data > 0).then_some(SgDesc {
+                            addr,
+                            key,
+                            len: len.min(data),
+                        }),
                     }
                 } else {
                     IoHdr::Write { usr_len }
