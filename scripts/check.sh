@@ -25,9 +25,7 @@ full=
 if [ "${1:-}" = --full ]; then full=full; shift; fi
 # make check maps and unmaps 15 times; make matrix 100 times (blktests rnbd/002).
 [ -n "$full" ] || export MAP_CYCLES=${MAP_CYCLES:-15}
-# The fail-nth sweeps (62-fail-nth.sh) fail every allocation in make matrix; every 25th in
-# make check.
-[ -n "$full" ] || export FAIL_NTH_STEP=${FAIL_NTH_STEP:-25}
+
 configs=${CHECK_CONFIGS:-$DEFAULT_CONFIGS}
 for name in $configs; do
 	vm_config "$name" || die "check: unknown configuration '$name' in CHECK_CONFIGS (see scripts/check.sh --list)"

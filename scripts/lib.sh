@@ -17,7 +17,7 @@ die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 # write_config OUT: makes OUT afresh with OUT/config.sh, the settings of one VM run taken
 # from the environment (REPO, RTRS_CLIENT, RTRS_SERVER, RNBD_CLIENT, RNBD_SERVER,
 # SOFT_RDMA, FLAVOR, CASES, RTRS_SRV_PARAMS, SUITE, BENCH_RUNTIME, MAP_CYCLES, SOAK_SECONDS,
-# SOAK_SAMPLE, FAIL_NTH_STEP).
+# SOAK_SAMPLE, FAIL_NTH_POINTS).
 write_config() {
 	local out=$1
 	rm -rf "$out"
@@ -37,7 +37,7 @@ write_config() {
 	BENCH_RUNTIME=${BENCH_RUNTIME:-30}
 	MAP_CYCLES=${MAP_CYCLES:-100}
 	SOAK_SECONDS=${SOAK_SECONDS:-}
-	FAIL_NTH_STEP=${FAIL_NTH_STEP:-1}
+	FAIL_NTH_POINTS=${FAIL_NTH_POINTS:-12}
 	SOAK_SAMPLE=${SOAK_SAMPLE:-600}
 	CFG
 }

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # make reliability: the cases of the reliability plan (RELIABILITY_CASES in scripts/lib.sh)
 # at full length, in one boot of the debug kernel, against the C modules (c-reference),
-# ours (rust) and ours with always_invalidate=N (rust-noinval; G4 in part): every
-# allocation of the fail-nth sweeps, MAP_CYCLES map/unmap cycles (default 100; the plan's
+# ours (rust) and ours with always_invalidate=N (rust-noinval; G4 in part):
+# 200 points of each fail-nth sweep, MAP_CYCLES map/unmap cycles (default 100; the plan's
 # E4 asks for 10 000, about 10 hours under TCG), 20 unmap/rmmod races. make check runs the
 # short versions. Writes results/reliability/<configuration>/ and
 # results/reliability/table.md: case, plan ID, and the result of each configuration.
@@ -24,7 +24,7 @@ declare -A ID=(
 )
 
 configs=${RELIABILITY_CONFIGS:-c-reference rust rust-noinval}
-export CASES=${CASES:-${RELIABILITY_CASES//,/ }} FAIL_NTH_STEP=${FAIL_NTH_STEP:-1} MAP_CYCLES=${MAP_CYCLES:-100}
+export CASES=${CASES:-${RELIABILITY_CASES//,/ }} FAIL_NTH_POINTS=${FAIL_NTH_POINTS:-200} MAP_CYCLES=${MAP_CYCLES:-100}
 make -s modules || die "reliability: the modules do not build"
 if grep -q '^hostile:' Makefile; then make -s hostile || die "reliability: the hostile peer does not build"; fi
 

@@ -1,13 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Error-path sweeps of the reliability plan (A6): the n-th slab allocation of a sysfs write
-# fails (fail-nth with failslab), for n = 1, 1 + FAIL_NTH_STEP, ... until the write makes
-# fewer allocations than n. A failed write returns an error and leaves nothing behind on
+# fails (fail-nth with failslab), for every n up to the number of allocations the write
+# makes, or FAIL_NTH_POINTS of them. A failed write returns an error and leaves nothing behind on
 # either side; one that succeeds despite the failure made a working object. KASAN, lockdep
 # and kmemleak (final_rmmod) check the error paths. Only the writer's allocations can fail
 # (fail-nth is per task): parsing, the session and path objects, rdma_cm ids, the disk;
-# not those of the rdma_cm event handlers. FAIL_NTH_STEP is 1 in make matrix and make
-# vmtest (every allocation) and larger in make check (CI's time; a failing write costs a
-# few seconds under TCG). Uses map, path_dir, path_connected, nr_entries and srv_paths_are
+# not those of the rdma_cm event handlers. FAIL_NTH_POINTS is 12 (make check, vmtest and
+# matrix) or 200 (make reliability); 0 fails every allocation in turn (a map makes about
+# 2000, and a failing write costs about 4 s under TCG). Uses map, path_dir, path_connected, nr_entries and srv_paths_are
 # from 10-conformance.sh and 20-paths.sh.
 
 # failing_write N FILE TEXT: writes TEXT to FILE with the N-th fault-injection point of the
@@ -22,14 +22,23 @@ failing_write() {
 
 # fail_nth_sweep NAME FILE TEXT ON_OK ON_FAIL: the sweep; ON_OK runs after a write that
 # succeeded (it undoes it), ON_FAIL after one that failed (it checks nothing is left).
+# First a write without a failure counts the write's fault-injection points; then
+# FAIL_NTH_POINTS of them, evenly spread from the first (0: every one), fail in turn.
 fail_nth_sweep() {
 	local name=$1 file=$2 text=$3 on_ok=$4 on_fail=$5 fs=/sys/kernel/debug/failslab
-	local n=1 res failed=0 step=${FAIL_NTH_STEP:-1}
+	local n res failed=0 total=1000000 count step
 	[ -d $fs ] || fail "no $fs"
 	echo 0 > $fs/verbose
 	echo N > $fs/ignore-gfp-wait
 	trap 'echo Y > '"$fs"'/ignore-gfp-wait' EXIT
-	while [ $n -le 2000 ]; do
+	res=$(failing_write $total "$file" "$text")
+	[ "${res%% *}" = 0 ] || fail "$name: the write fails without a fault injected"
+	$on_ok || fail "$name: after the counting write"
+	count=$(( total - ${res#* } ))
+	step=1
+	[ "${FAIL_NTH_POINTS:-0}" = 0 ] || step=$(( (count + FAIL_NTH_POINTS - 1) / FAIL_NTH_POINTS ))
+	[ $step -ge 1 ] || step=1
+	for ((n = 1; n <= count; n += step)); do
 		res=$(failing_write $n "$file" "$text")
 		if [ "${res%% *}" = 0 ]; then
 			$on_ok || fail "$name: after fail-nth $n (write succeeded)"
@@ -37,13 +46,10 @@ fail_nth_sweep() {
 			failed=$((failed + 1))
 			$on_fail || fail "$name: after fail-nth $n (write failed)"
 		fi
-		[ "${res#* }" = 0 ] || break
-		n=$((n + step))
 	done
 	echo Y > $fs/ignore-gfp-wait
 	trap - EXIT
-	[ "${res#* }" != 0 ] || fail "$name: still allocating after $n"
-	log "$name: allocations 1..$((n - 1)) tried in steps of $step, $failed writes failed cleanly"
+	log "$name: $count fault-injection points, every $step failed in turn: $failed writes failed cleanly"
 }
 
 # A failed map leaves no disk and no session on either side (the client may close a session
