@@ -7,6 +7,7 @@
 #   make install, uninstall   the four modules into/out of <INSTALL_MOD_PATH>/lib/modules/<release>/updates
 #   make install-check        install and uninstall staged, and the KDIR/rustc refusals (make check)
 #   make vmtest               the VM suite for one configuration (IMPL=, RTRS_CLIENT=, ...)
+#   make hostile              the hostile RTRS/RNBD client of the VM cases (tools/testing/hostile)
 #   make hosttest             host unit and property tests of the pure-logic files
 #   make fuzz                 the parser properties for long (FUZZ_CASES=200000 cases each)
 #   make unsafe-report        unsafe per directory; fails on unsafe outside rust/
@@ -62,7 +63,7 @@ CASES ?=
 RTRS_SRV_PARAMS ?=
 export RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER SOFT_RDMA CASES FLAVOR RTRS_SRV_PARAMS
 
-.PHONY: all modules install uninstall install-check kdir-check deps kernel clippy fmt fmt-check hosttest fuzz unsafe-report docs-check vmtest bench bench-report bench-report-test check matrix demo clean
+.PHONY: all modules hostile install uninstall install-check kdir-check deps kernel clippy fmt fmt-check hosttest fuzz unsafe-report docs-check vmtest bench bench-report bench-report-test check matrix demo clean
 
 all: modules
 
@@ -83,6 +84,11 @@ kdir-check:
 
 modules: kdir-check
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_OPTS) modules
+
+# The user-space hostile client the cases of tools/testing/cases/65-hostile.sh run in the
+# guest (librdmacm-dev, libibverbs-dev: make deps).
+hostile:
+	$(MAKE) -C tools/testing/hostile
 
 install: modules
 	@(for m in $(MODULES); do grep -E "(^|/)$$m\.o$$" modules.order || exit 1; done) > $(INSTALL_ORDER) \
@@ -128,7 +134,7 @@ FUZZ_CASES ?= 200000
 fuzz:
 	cd tools/testing/host && PROPTEST_CASES=$(FUZZ_CASES) cargo test --profile fuzz --quiet fuzz::
 
-vmtest: modules
+vmtest: modules hostile
 	@tools/testing/vm/run.sh
 
 bench:
