@@ -102,11 +102,12 @@ case_hostile_con_req() {
 
 # B3: hostile INFO_REQ; the path must close without an INFO_RSP (a second INFO_REQ on a
 # connected path may also be ignored), a second session of the same name must not disturb
-# the first. A pathname without NUL is hostile_info_no_nul.
+# the first. A pathname without NUL is hostile_info_no_nul, an empty one
+# hostile_info_empty.
 register hostile_info_req 900 "$ALL_MODULES"
 case_hostile_info_req() {
-	hostile_group info_early info_slash info_dot info_dotdot info_empty info_short \
-		info_bad_type info_twice info_dup_name
+	hostile_group info_early info_slash info_dot info_dotdot info_short info_bad_type \
+		info_twice info_dup_name
 }
 
 # B4: IO immediate data: an offset at or straddling the chunk end closes the path (or gets
@@ -166,3 +167,11 @@ if hostile_splat_ok; then
 	register hostile_imm_hb_cid1 300 "$ALL_MODULES"
 fi
 case_hostile_imm_hb_cid1() { hostile_group imm_hb_ack_cid1 imm_hb_msg_cid1; }
+
+# B3: an empty pathname: the path closes (C: device_add of an empty name WARNs in
+# kobject_add_internal, and its error path puts the session's device, whose release frees
+# the session that the path and the server context still hold).
+if hostile_splat_ok; then
+	register hostile_info_empty 300 "$ALL_MODULES"
+fi
+case_hostile_info_empty() { hostile_group info_empty; }
