@@ -9,6 +9,7 @@
 #   make vmtest               the VM suite for one configuration (IMPL=, RTRS_CLIENT=, ...)
 #   make soak HOURS=N         N hours of verify IO under path flaps, policy switches, remaps
 #   make reliability          the reliability plan's cases at full length, C vs Rust table
+#   make hostile              the hostile RTRS/RNBD client of the VM cases (tools/testing/hostile)
 #   make hosttest             host unit and property tests of the pure-logic files
 #   make fuzz                 the parser properties for long (FUZZ_CASES=200000 cases each)
 #   make unsafe-report        unsafe per directory; fails on unsafe outside rust/
@@ -64,7 +65,7 @@ CASES ?=
 RTRS_SRV_PARAMS ?=
 export RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER SOFT_RDMA CASES FLAVOR RTRS_SRV_PARAMS
 
-.PHONY: all modules install uninstall install-check kdir-check deps kernel clippy fmt fmt-check hosttest fuzz unsafe-report docs-check vmtest soak reliability bench bench-report bench-report-test check matrix demo clean
+.PHONY: all modules hostile install uninstall install-check kdir-check deps kernel clippy fmt fmt-check hosttest fuzz unsafe-report docs-check vmtest soak reliability bench bench-report bench-report-test check matrix demo clean
 
 all: modules
 
@@ -85,6 +86,11 @@ kdir-check:
 
 modules: kdir-check
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_OPTS) modules
+
+# The user-space hostile client the cases of tools/testing/cases/65-hostile.sh run in the
+# guest (librdmacm-dev, libibverbs-dev: make deps).
+hostile:
+	$(MAKE) -C tools/testing/hostile
 
 install: modules
 	@(for m in $(MODULES); do grep -E "(^|/)$$m\.o$$" modules.order || exit 1; done) > $(INSTALL_ORDER) \
@@ -130,7 +136,7 @@ FUZZ_CASES ?= 200000
 fuzz:
 	cd tools/testing/host && PROPTEST_CASES=$(FUZZ_CASES) cargo test --profile fuzz --quiet fuzz::
 
-vmtest: modules
+vmtest: modules hostile
 	@tools/testing/vm/run.sh
 
 # The soak of the reliability plan: HOURS=N (default 1) of verify IO with path flaps, policy

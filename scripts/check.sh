@@ -69,6 +69,7 @@ timed make -s docs-check; count "docs: reST and ABI files" $?
 timed make -s unsafe-report; count "unsafe only in rust/" $?
 timed make -s clippy; count "modules build under CLIPPY=1" $?
 timed make -s modules; count "modules build" $?
+timed make -s hostile; count "hostile client build (tools/testing/hostile)" $?
 timed make -s bench-report-test; count "bench report generator unit tests" $?
 timed make -s install-check; count "install: staged make install/uninstall, KDIR and rustc refusals" $?
 

@@ -17,7 +17,7 @@ die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 # write_config OUT: makes OUT afresh with OUT/config.sh, the settings of one VM run taken
 # from the environment (REPO, RTRS_CLIENT, RTRS_SERVER, RNBD_CLIENT, RNBD_SERVER,
 # SOFT_RDMA, FLAVOR, CASES, RTRS_SRV_PARAMS, SUITE, BENCH_RUNTIME, MAP_CYCLES, SOAK_SECONDS,
-# SOAK_SAMPLE, FAIL_NTH_POINTS).
+# SOAK_SAMPLE, FAIL_NTH_POINTS, HOSTILE).
 write_config() {
 	local out=$1
 	rm -rf "$out"
@@ -38,6 +38,7 @@ write_config() {
 	MAP_CYCLES=${MAP_CYCLES:-100}
 	SOAK_SECONDS=${SOAK_SECONDS:-}
 	FAIL_NTH_POINTS=${FAIL_NTH_POINTS:-12}
+	HOSTILE=${HOSTILE:-quick}
 	SOAK_SAMPLE=${SOAK_SAMPLE:-600}
 	CFG
 }
@@ -116,7 +117,7 @@ RNBD_RULES=access_modes,resize_seen,dev_path_escape,regular_file_export
 MPATH_VERIFY=mpath_verify_round_robin,mpath_verify_min_inflight,mpath_verify_min_latency
 # The cases of the reliability plan (notes/reliability.md §5.3) that make reliability runs
 # against C and Rust (scripts/reliability.sh has their plan IDs).
-RELIABILITY_CASES=map_bad_input,self_delete_attr_reader,map_fail_nth,add_path_fail_nth,selftest_sysfs_failslab,hostile_con_req,hostile_info_req,hostile_imm,hostile_rw_desc,hostile_rnbd_msg,two_paths_disconnect,remove_path_add_path,mpath_policy_switch,server_path_disconnect,rdma_link_del_io,server_restart,unmap_rmmod_race,rxe_rmmod_io,map_unmap_cycles,permit_exhaustion
+RELIABILITY_CASES=map_bad_input,self_delete_attr_reader,map_fail_nth,add_path_fail_nth,selftest_sysfs_failslab,hostile_con_req,hostile_info_req,hostile_imm,hostile_rw_desc,hostile_read_overlong,hostile_rnbd_msg,hostile_rnbd_write_ro,hostile_info_no_nul,hostile_imm_hb_cid1,hostile_info_empty,two_paths_disconnect,remove_path_add_path,mpath_policy_switch,server_path_disconnect,rdma_link_del_io,server_restart,unmap_rmmod_race,rxe_rmmod_io,map_unmap_cycles,permit_exhaustion
 # The IO cases, run again with always_invalidate=N.
 NOINVAL_CASES=fio_verify_brd,fio_verify_flush_fua,unmap_force_io,two_paths_disconnect,server_path_disconnect,remove_path_add_path,mpath_verify_round_robin,server_restart
 
