@@ -47,7 +47,8 @@ vm_suite "$boot" "${VM_TIMEOUT:-21600}" "" $configs
 		for c in $configs; do
 			r=-
 			if grep -qx "$name" "$boot/$c/order" 2>/dev/null; then
-				r=$(cut -c1-60 "$boot/$c/cases/$name/result" 2>/dev/null || echo "no result")
+				r=$(cut -c1-60 "$boot/$c/cases/$name/result" 2>/dev/null | sed 's/ *$//')
+				r=${r:-no result}
 				r="$r ($(cat "$boot/$c/cases/$name/seconds" 2>/dev/null || echo -) s)"
 			fi
 			printf ' %s |' "${r//|//}"
