@@ -37,7 +37,7 @@ write_config() {
 	BENCH_RUNTIME=${BENCH_RUNTIME:-30}
 	MAP_CYCLES=${MAP_CYCLES:-100}
 	SOAK_SECONDS=${SOAK_SECONDS:-}
-	FAIL_NTH_POINTS=${FAIL_NTH_POINTS:-12}
+	FAIL_NTH_POINTS=${FAIL_NTH_POINTS:-8}
 	HOSTILE=${HOSTILE:-quick}
 	SOAK_SAMPLE=${SOAK_SAMPLE:-600}
 	CFG
@@ -138,11 +138,11 @@ VM_CONFIGS=(
 	"c-reference        c    c    c    c    rxe  -                    $CONFORMANCE -"
 	"rtrs-server-rust   c    rust c    c    rxe  -                    $INTEROP,two_paths_disconnect,server_path_disconnect,iwarp_refused $CONFORMANCE,iwarp_refused"
 	"rtrs-client-rust   rust c    c    c    rxe  -                    $INTEROP,map_bad_input,two_paths_disconnect,server_path_disconnect,iwarp_refused $CONFORMANCE,iwarp_refused"
-	"rtrs-rust          rust rust c    c    rxe  -                    $INTEROP,two_paths_disconnect,server_path_disconnect,remove_path_add_path,mpath_verify_round_robin,server_restart -map_unmap_cycles,-access_modes,-resize_seen,-dev_path_escape,-regular_file_export"
+	"rtrs-rust          rust rust c    c    rxe  -                    $INTEROP,two_paths_disconnect,remove_path_add_path,mpath_verify_round_robin,server_restart -map_unmap_cycles,-access_modes,-resize_seen,-dev_path_escape,-regular_file_export"
 	"rtrs-rust-noinval  rust rust c    c    rxe  always_invalidate=N  fio_verify_brd,two_paths_disconnect,server_restart $NOINVAL_CASES"
 	"rnbd-rust          c    c    rust rust rxe  -                    $INTEROP,rnbd_numbering,access_mode_ro,map_bad_input,fio_verify_flush_fua $CONFORMANCE,map_unmap_cycles,$RNBD_IO,$RNBD_RULES,poll_queues_remap,remove_last_path,server_restart"
 	"client-rust        rust c    rust c    rxe  -                    $INTEROP,access_mode_ro,map_bad_input,fio_verify_flush_fua,discard_write_zeroes,server_restart $CONFORMANCE,$RNBD_IO,access_modes,resize_seen,poll_queues_remap,remove_last_path,path_addresses,server_restart"
-	"server-rust        c    rust c    rust rxe  -                    $INTEROP,access_mode_ro,server_path_disconnect,fio_verify_flush_fua,discard_write_zeroes,access_modes,server_restart $CONFORMANCE,$RNBD_IO,$RNBD_RULES,remove_path_add_path,server_restart"
+	"server-rust        c    rust c    rust rxe  -                    $INTEROP,access_mode_ro,server_path_disconnect,fio_verify_flush_fua,discard_write_zeroes,server_restart $CONFORMANCE,$RNBD_IO,$RNBD_RULES,remove_path_add_path,server_restart"
 	"rust               rust rust rust rust rxe  -                    - -"
 	"rust-noinval       rust rust rust rust rxe  always_invalidate=N  $NOINVAL_CASES -"
 )

@@ -87,7 +87,7 @@ case_fio_verify_flush_fua() {
 	local n=${DEV#/dev/}
 	cache_is ram0 "write through" 0
 	cache_is "$n" "write through" 0
-	fio_run sync-brd --filename="$DEV" "${FIO_VERIFY[@]}" --size=4M --sync=1 --fsync=4
+	fio_run sync-brd --filename="$DEV" "${FIO_VERIFY[@]}" --size=2M --sync=1 --fsync=4
 	unmap "$DEV"
 
 	nullb_wc_create
@@ -97,9 +97,9 @@ case_fio_verify_flush_fua() {
 	cache_is "$n" "write back" 1
 	local f0
 	f0=$(flushes nullb_wc)
-	fio_run sync-fua --filename="$DEV" "${FIO_VERIFY[@]}" --size=4M --sync=1 --fsync=4
+	fio_run sync-fua --filename="$DEV" "${FIO_VERIFY[@]}" --size=2M --sync=1 --fsync=4
 	fio_run fdatasync --filename="$DEV" --direct=1 --ioengine=psync --rw=randwrite --bs=4k \
-		--size=2M --offset=8M --fdatasync=8 --verify=crc32c --verify_fatal=1 --do_verify=1
+		--size=1M --offset=8M --fdatasync=8 --verify=crc32c --verify_fatal=1 --do_verify=1
 	[ "$(flushes "$n")" -gt 0 ] || fail "$n completed no flush"
 	[ "$(flushes nullb_wc)" -gt "$f0" ] || fail "no flush reached nullb_wc (stat: $(cat /sys/block/nullb_wc/stat))"
 	unmap "$DEV"

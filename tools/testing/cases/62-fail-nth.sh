@@ -5,7 +5,7 @@
 # either side; one that succeeds despite the failure made a working object. KASAN, lockdep
 # and kmemleak (final_rmmod) check the error paths. Only the writer's allocations can fail
 # (fail-nth is per task): parsing, the session and path objects, rdma_cm ids, the disk;
-# not those of the rdma_cm event handlers. FAIL_NTH_POINTS is 12 (make check, vmtest and
+# not those of the rdma_cm event handlers. FAIL_NTH_POINTS is 8 (make check, vmtest and
 # matrix) or 200 (make reliability); 0 fails every allocation in turn (a map makes about
 # 2000, and a failing write costs about 4 s under TCG). Uses map, path_dir, path_connected, nr_entries and srv_paths_are
 # from 10-conformance.sh and 20-paths.sh.
