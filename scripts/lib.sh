@@ -143,7 +143,7 @@ VM_CONFIGS=(
 	"rnbd-rust          c    c    rust rust rxe  -                    $INTEROP,rnbd_numbering,access_mode_ro,map_bad_input,fio_verify_flush_fua $CONFORMANCE,map_unmap_cycles,$RNBD_IO,$RNBD_RULES,poll_queues_remap,remove_last_path,server_restart"
 	"client-rust        rust c    rust c    rxe  -                    $INTEROP,access_mode_ro,map_bad_input,fio_verify_flush_fua,discard_write_zeroes,server_restart $CONFORMANCE,$RNBD_IO,access_modes,resize_seen,poll_queues_remap,remove_last_path,path_addresses,server_restart"
 	"server-rust        c    rust c    rust rxe  -                    $INTEROP,access_mode_ro,server_path_disconnect,fio_verify_flush_fua,discard_write_zeroes,server_restart $CONFORMANCE,$RNBD_IO,$RNBD_RULES,remove_path_add_path,server_restart"
-	"rust               rust rust rust rust rxe  -                    - -"
+	"rust               rust rust rust rust rxe  -                    -hostile_quick -"
 	"rust-noinval       rust rust rust rust rxe  always_invalidate=N  $NOINVAL_CASES -"
 )
 
