@@ -23,8 +23,8 @@ DEFAULT_CONFIGS="c-reference rtrs-server-rust rtrs-client-rust rtrs-rust rtrs-ru
 
 full=
 if [ "${1:-}" = --full ]; then full=full; shift; fi
-# make check maps and unmaps 15 times; make matrix 100 times (blktests rnbd/002).
-[ -n "$full" ] || export MAP_CYCLES=${MAP_CYCLES:-15}
+# make check maps and unmaps 10 times; make matrix 100 times (blktests rnbd/002).
+[ -n "$full" ] || export MAP_CYCLES=${MAP_CYCLES:-10}
 
 configs=${CHECK_CONFIGS:-$DEFAULT_CONFIGS}
 for name in $configs; do

@@ -128,7 +128,7 @@ NOINVAL_CASES=fio_verify_brd,fio_verify_flush_fua,unmap_force_io,two_paths_disco
 # a case out).
 # make check (CI: at most 90 minutes on 2 cores; the VM suite aims at about 65 minutes, as
 # TCG runs differ by 20%) runs the conformance suite on the C reference, every case with
-# everything in Rust (map/unmap cycles: 15), and in each mix what crosses its C/Rust
+# everything in Rust (map/unmap cycles: 10), and in each mix what crosses its C/Rust
 # boundary: a mapping and its data under fio verify (INTEROP) everywhere; path events where
 # an RTRS side is ours; the multipath, restart and always_invalidate=N cases where both RTRS
 # sides are; RNBD numbering, access modes, bad input, flush/FUA, discard and write zeroes

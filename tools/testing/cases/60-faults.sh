@@ -126,7 +126,7 @@ case_rxe_rmmod_io() {
 
 # E1, short: map, unmap and at once rmmod rnbd_client (the close may still be in flight);
 # rmmod may be refused while it is, never hang; each load maps again. A cycle takes about
-# 6 s under TCG: MAP_CYCLES / 5 cycles, 6 in make check, 20 in make matrix and vmtest.
+# 6 s under TCG: MAP_CYCLES / 5 cycles, 2 in make check, 20 in make matrix and vmtest.
 register unmap_rmmod_race 300 "$ALL_MODULES"
 case_unmap_rmmod_race() {
 	local i n cycles=$(( ${MAP_CYCLES:-100} / 5 ))
