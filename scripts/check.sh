@@ -87,9 +87,4 @@ for smoke in "$boot"/*/cases/bench_smoke/bench; do
 	count "bench report of the smoke run ($smoke)" $?
 done
 
-echo
-echo "== make ${full:+matrix}${full:-check} ($(( $(date +%s) - t0 )) s)"
-printf '  %s\n' "${summaries[@]}"
-[ ${#fails[@]} -eq 0 ] || { echo "failed:"; printf '  %s\n' "${fails[@]}"; }
-echo "check: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+print_summary "${full:+matrix}${full:-check}" "$t0" check

@@ -105,9 +105,24 @@ vm_suite() {
 	fi
 }
 
+# print_summary TITLE T0 LABEL: the closing lines of a run: "== make TITLE (seconds since
+# T0)", the caller's summaries and fails, "LABEL: N passed, N failed"; false if any failed.
+print_summary() {
+	echo
+	echo "== make $1 ($(( $(date +%s) - $2 )) s)"
+	printf '  %s\n' "${summaries[@]}"
+	[ ${#fails[@]} -eq 0 ] || { echo "failed:"; printf '  %s\n' "${fails[@]}"; }
+	echo "$3: $passed passed, $failed failed"
+	[ "$failed" = 0 ]
+}
+
 # Case groups for the configurations below (tools/testing/cases/*.sh has them all).
 # The conformance suite, without the map/unmap cycles.
 CONFORMANCE=modules_load_unload,map_unmap_brd,map_unmap_null_blk,rnbd_numbering,sysfs_abi,fio_verify_brd,access_mode_ro,map_bad_input,two_paths_disconnect,server_path_disconnect,mpath_policy_switch
+# The C reference in make check: the conformance suite without the cases that `rust` also
+# runs and that take longest (sysfs_abi, mpath_policy_switch; make matrix has them), and the
+# short hostile client.
+C_REFERENCE_CHECK=modules_load_unload,map_unmap_brd,map_unmap_null_blk,rnbd_numbering,fio_verify_brd,access_mode_ro,map_bad_input,two_paths_disconnect,server_path_disconnect,hostile_quick
 # What every mix runs in make check: a mapping, and its data under fio verify.
 INTEROP=map_unmap_brd,fio_verify_brd
 # RNBD IO under verification, and the RNBD rules (access modes, resize, paths, files).
@@ -117,7 +132,7 @@ RNBD_RULES=access_modes,resize_seen,dev_path_escape,regular_file_export
 MPATH_VERIFY=mpath_verify_round_robin,mpath_verify_min_inflight,mpath_verify_min_latency
 # The cases of the reliability plan (notes/reliability.md §5.3) that make reliability runs
 # against C and Rust (scripts/reliability.sh has their plan IDs).
-RELIABILITY_CASES=map_bad_input,self_delete_attr_reader,map_fail_nth,add_path_fail_nth,selftest_sysfs_failslab,hostile_con_req,hostile_info_req,hostile_imm,hostile_rw_desc,hostile_read_overlong,hostile_rnbd_msg,hostile_rnbd_write_ro,hostile_info_no_nul,hostile_imm_hb_cid1,hostile_info_empty,two_paths_disconnect,remove_path_add_path,mpath_policy_switch,server_path_disconnect,rdma_link_del_io,server_restart,unmap_rmmod_race,rxe_rmmod_io,map_unmap_cycles,permit_exhaustion
+RELIABILITY_CASES=map_bad_input,self_delete_attr_reader,map_fail_nth,add_path_fail_nth,selftest_sysfs_failslab,hostile_con_req,hostile_half_open,hostile_info_req,hostile_imm,hostile_rw_desc,hostile_read_overlong,hostile_rnbd_msg,hostile_rnbd_write_ro,hostile_info_no_nul,hostile_imm_hb_cid1,hostile_info_empty,two_paths_disconnect,remove_path_add_path,mpath_policy_switch,server_path_disconnect,rdma_link_del_io,server_restart,unmap_rmmod_race,rxe_rmmod_io,map_unmap_cycles,failslab_io,permit_exhaustion
 # The IO cases, run again with always_invalidate=N.
 NOINVAL_CASES=fio_verify_brd,fio_verify_flush_fua,unmap_force_io,two_paths_disconnect,server_path_disconnect,remove_path_add_path,mpath_verify_round_robin,server_restart
 
@@ -127,23 +142,25 @@ NOINVAL_CASES=fio_verify_brd,fio_verify_flush_fua,unmap_force_io,two_paths_disco
 # runs; the cases make matrix runs ("-" for all, "," between several, a leading "-" leaves
 # a case out).
 # make check (CI: at most 90 minutes on 2 cores; the VM suite aims at about 65 minutes, as
-# TCG runs differ by 20%) runs the conformance suite on the C reference, every case with
-# everything in Rust (map/unmap cycles: 10), and in each mix what crosses its C/Rust
-# boundary: a mapping and its data under fio verify (INTEROP) everywhere; path events where
-# an RTRS side is ours; the multipath, restart and always_invalidate=N cases where both RTRS
-# sides are; RNBD numbering, access modes, bad input, flush/FUA, discard and write zeroes
-# and the server restart where RNBD meets RNBD of the other kind. make matrix runs the
-# whole conformance suite and every case each mix takes part in (100 cycles; about 3 hours).
+# TCG runs differ by 20%) runs the conformance suite and the short hostile client on the C
+# reference, every case with everything in Rust (map/unmap cycles: 10), and in each mix
+# what crosses its C/Rust boundary: a mapping and its data under fio verify (INTEROP)
+# everywhere; path events where an RTRS side is ours; the multipath, restart and
+# always_invalidate=N cases where both RTRS sides are; RNBD numbering, access modes and bad
+# input where RNBD meets RNBD of the other kind, and flush/FUA, discard, write zeroes and
+# the server restart where our RNBD meets the C RNBD over C RTRS on one side. make matrix
+# runs the whole conformance suite and every case each mix takes part in (100 cycles; about
+# 3 hours).
 VM_CONFIGS=(
-	"c-reference        c    c    c    c    rxe  -                    $CONFORMANCE -"
+	"c-reference        c    c    c    c    rxe  -                    $C_REFERENCE_CHECK -"
 	"rtrs-server-rust   c    rust c    c    rxe  -                    $INTEROP,two_paths_disconnect,server_path_disconnect,iwarp_refused $CONFORMANCE,iwarp_refused"
 	"rtrs-client-rust   rust c    c    c    rxe  -                    $INTEROP,map_bad_input,two_paths_disconnect,server_path_disconnect,iwarp_refused $CONFORMANCE,iwarp_refused"
 	"rtrs-rust          rust rust c    c    rxe  -                    $INTEROP,two_paths_disconnect,remove_path_add_path,mpath_verify_round_robin,server_restart -map_unmap_cycles,-access_modes,-resize_seen,-dev_path_escape,-regular_file_export"
-	"rtrs-rust-noinval  rust rust c    c    rxe  always_invalidate=N  fio_verify_brd,two_paths_disconnect,server_restart $NOINVAL_CASES"
-	"rnbd-rust          c    c    rust rust rxe  -                    $INTEROP,rnbd_numbering,access_mode_ro,map_bad_input,fio_verify_flush_fua $CONFORMANCE,map_unmap_cycles,$RNBD_IO,$RNBD_RULES,poll_queues_remap,remove_last_path,server_restart"
+	"rtrs-rust-noinval  rust rust c    c    rxe  always_invalidate=N  fio_verify_brd,two_paths_disconnect $NOINVAL_CASES"
+	"rnbd-rust          c    c    rust rust rxe  -                    $INTEROP,rnbd_numbering,access_mode_ro,map_bad_input $CONFORMANCE,map_unmap_cycles,$RNBD_IO,$RNBD_RULES,poll_queues_remap,remove_last_path,server_restart"
 	"client-rust        rust c    rust c    rxe  -                    $INTEROP,access_mode_ro,map_bad_input,fio_verify_flush_fua,discard_write_zeroes,server_restart $CONFORMANCE,$RNBD_IO,access_modes,resize_seen,poll_queues_remap,remove_last_path,path_addresses,server_restart"
 	"server-rust        c    rust c    rust rxe  -                    $INTEROP,access_mode_ro,server_path_disconnect,fio_verify_flush_fua,discard_write_zeroes,server_restart $CONFORMANCE,$RNBD_IO,$RNBD_RULES,remove_path_add_path,server_restart"
-	"rust               rust rust rust rust rxe  -                    -hostile_quick -"
+	"rust               rust rust rust rust rxe  -                    -                    -"
 	"rust-noinval       rust rust rust rust rxe  always_invalidate=N  $NOINVAL_CASES -"
 )
 

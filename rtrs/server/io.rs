@@ -31,7 +31,7 @@ use crate::rdma::cq::{Cqe, CqeHandler, Wc, WcOpcode, WcStatus};
 use crate::rdma::dma::{DmaBuf, DmaDir};
 use crate::rdma::qp::Qp;
 use crate::rdma::wr::{Access, ErrorSink, RecvWr, SendWr, Sge};
-use crate::sess::{Con, Path, PathState, Sess};
+use crate::sess::{Con, Path, PathState, Sess, CONNECTING_TIMEOUT_MS};
 use crate::sync::{DelayedWork, DelayedWorkItem, Pass, TryLock, TryLockGuard};
 use crate::sysfs_tree::{addr_text, PathSysfs, SessSysfs};
 use crate::trace::{self, rtrs_srv::RespImm, Dir, NameBuf};
@@ -409,10 +409,19 @@ fn open_table(path: &Arc<Path>) -> Result {
 
 impl DelayedWorkItem<0> for Path {
     /// A heartbeat tick (§10): send an `HB_MSG` on connection 0 if something was heard in
-    /// the last interval, close the path once too many passed in silence.
+    /// the last interval, close the path once too many passed in silence. Before the path
+    /// connects: its connecting time-out, which closes it.
     fn run(this: Arc<Self>) {
-        if this.state() != PathState::Connected {
-            return;
+        match this.state() {
+            PathState::Connected => {}
+            PathState::Connecting => {
+                pr_err!(
+                    "path connecting for {} s without INFO_REQ: closing it\n",
+                    CONNECTING_TIMEOUT_MS / 1000
+                );
+                return this.schedule_close();
+            }
+            PathState::Closing => return,
         }
         let tick = {
             let mut hb = this.hb.lock();
@@ -520,8 +529,9 @@ fn process_info_req(con: &Arc<Cqe<Con>>, wc: &Wc) -> Result {
         if !path.change_state(PathState::Connecting, PathState::Connected) {
             return Err(EINVAL);
         }
+        // Replaces the connecting time-out by the heartbeat.
         if let Ok(g) = crate::globals() {
-            DelayedWork::<Path, 0>::queue(path, &g.wq, hb::INTERVAL_MS);
+            DelayedWork::<Path, 0>::modify(path, &g.wq, hb::INTERVAL_MS);
         }
         si.connected += 1;
         si.connected == 1

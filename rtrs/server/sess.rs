@@ -41,6 +41,10 @@ use kernel::sync::{Arc, Mutex, SpinLock};
 const MAX_PATHS_NUM: usize = 128;
 /// `SERVICE_CON_QUEUE_DEPTH`: receive depth basis of connection 0.
 const SERVICE_CON_QUEUE_DEPTH: u32 = 512;
+/// How long a path may stay connecting (connections up, no INFO_REQ yet) before it is
+/// closed as a zombie that would refuse the client's reconnects (as the later C fix
+/// "add check and closure for possible zombie paths"; 6.12 keeps them forever).
+pub(crate) const CONNECTING_TIMEOUT_MS: u32 = 30_000;
 
 /// A server session: the chunks shared by its paths.
 #[pin_data]
@@ -211,7 +215,8 @@ pub(crate) struct Path {
     /// Heartbeat misses (§10); heartbeat work only.
     #[pin]
     pub(crate) hb: SpinLock<Heartbeat>,
-    /// The heartbeat timer, running while the path is connected.
+    /// The heartbeat timer while the path is connected; before, the connecting time-out
+    /// ([`CONNECTING_TIMEOUT_MS`]).
     #[pin]
     pub(crate) hb_work: DelayedWork<Path, 0>,
     /// Runs [`Path::close`]; queued once, by [`Path::schedule_close`].
@@ -569,6 +574,9 @@ fn find_path_in(
     let port_num = req.port_num();
     let path = Path::new(ctx, sess, creq, dev, port_num, local, peer)?;
     si.paths.push(path.clone(), GFP_KERNEL)?;
+    if let Ok(g) = globals() {
+        DelayedWork::<Path, 0>::queue(&path, &g.wq, CONNECTING_TIMEOUT_MS);
+    }
     Ok(path)
 }
 

@@ -288,12 +288,8 @@ case_unmap_force_io() {
 	local keep=$DEV
 	map s_force /dev/ram0
 	local n=${DEV#/dev/}
-	fio --name=force --output="$CASE_DIR/fio-force.log" --filename="$DEV" --direct=1 \
-		--ioengine=libaio --iodepth=32 --rw=randrw --bs=4k --size=32M --time_based --runtime=20 &
-	local pid=$!
-	trap 'kill $pid 2>/dev/null && wait $pid' EXIT
-	wait_until 60 eval '[ "$(awk "{ print \$1 + \$5 }" /sys/block/$n/stat)" -gt 200 ]' \
-		|| fail "fio did no IO on $n in 60 s"
+	fio_load force "$DEV" 20 --iodepth=32
+	local pid=$FIO_PID
 	kill -0 $pid || fail "fio ended before the unmap: $(cat "$CASE_DIR/fio-force.log")"
 	expect_write OK "/sys/block/$n/rnbd/unmap_device" force
 	wait_until 10 test ! -e "/sys/block/$n" || fail "/sys/block/$n stays after the force unmap"

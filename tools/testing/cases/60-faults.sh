@@ -99,12 +99,8 @@ case_rxe_rmmod_io() {
 	local s=/sys/class/rtrs-client/s_rr p
 	map_two s_rr
 	local n=${DEV#/dev/}
-	fio --name=load --output="$CASE_DIR/fio-load.log" --filename="$DEV" --direct=1 \
-		--ioengine=libaio --iodepth=16 --rw=randrw --bs=4k --size=32M --time_based --runtime=120 &
-	local pid=$!
-	trap 'kill $pid 2>/dev/null && wait $pid; rxe_restore' EXIT
-	wait_until 60 eval '[ "$(awk "{ print \$1 + \$5 }" /sys/block/$n/stat)" -gt 200 ]' \
-		|| fail "fio did no IO on $n in 60 s"
+	fio_load load "$DEV" 120
+	trap 'kill $FIO_PID 2>/dev/null && wait $FIO_PID; rxe_restore' EXIT
 	returns_within 90 rmmod rdma_rxe
 	[ -z "$(ls /sys/class/infiniband 2>/dev/null)" ] || fail "devices left: $(ls /sys/class/infiniband)"
 	for p in $s/paths/*; do
@@ -112,7 +108,7 @@ case_rxe_rmmod_io() {
 	done
 	wait_until 20 eval '[ -z "$(ls /sys/class/rtrs-server/s_rr/paths 2>/dev/null)" ]' \
 		|| fail "the server keeps paths without a device: $(ls /sys/class/rtrs-server/s_rr/paths)"
-	kill $pid 2>/dev/null; wait $pid
+	kill $FIO_PID 2>/dev/null; wait $FIO_PID
 	rxe_restore || fail "soft-RDMA does not come back"
 	for p in $s/paths/*; do
 		wait_until 60 eval 'path_connected "$p" || { sysfs_write "$p/reconnect" 1; path_connected "$p"; }' \

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Error-path sweeps of the reliability plan (A6): the n-th slab allocation of a sysfs write
-# fails (fail-nth with failslab), for every n up to the number of allocations the write
-# makes, or FAIL_NTH_POINTS of them. A failed write returns an error and leaves nothing behind on
-# either side; one that succeeds despite the failure made a working object. KASAN, lockdep
+# Fault injection of the reliability plan; F1 (failslab_io) is at the end. A6, error-path
+# sweeps: the n-th slab allocation of a sysfs write fails (fail-nth with failslab), for
+# every n up to the number of allocations the write makes, or FAIL_NTH_POINTS of them. A
+# failed write returns an error and leaves nothing behind on either side; one that
+# succeeds despite the failure made a working object. KASAN, lockdep
 # and kmemleak (final_rmmod) check the error paths. Only the writer's allocations can fail
 # (fail-nth is per task): parsing, the session and path objects, rdma_cm ids, the disk;
 # not those of the rdma_cm event handlers. FAIL_NTH_POINTS is 8 (make check, vmtest and
@@ -93,6 +94,76 @@ case_add_path_fail_nth() {
 	map s_fa /dev/ram0
 	fail_nth_sweep add_path /sys/class/rtrs-client/s_fa/add_path "ip:$ADDR2" fn_add_undo fn_add_nothing_left
 	dd if="$DEV" of=/dev/null bs=4k count=16 iflag=direct status=none || fail "read after the sweep"
+	unmap "$DEV"
+	expect_clean
+}
+
+# F1: allocation failures during IO. For 20 s, 5 % of the slab and 2 % of the page
+# allocations fail in the tasks that carry the IO: fio's (the client's submission runs in
+# them) and the high-priority kworkers (kblockd's dispatch, and ib_comp_wq, where both
+# sides' completions run, the server's bio submission among them). Interrupts are never
+# failed (task filter). IO errors are allowed (fio continue_on_error); the path must stay up
+# or come back, the disk must take a verify pass afterwards, and nothing may leak
+# (kmemleak at final_rmmod) or WARN (the dmesg check).
+FI_TIMES=1000000
+# fi_on DIR PERCENT: one fault-injection attribute set fails PERCENT % in marked tasks.
+fi_on() {
+	echo 0 > "$1/verbose"
+	echo Y > "$1/task-filter"
+	echo N > "$1/ignore-gfp-wait"
+	echo 1 > "$1/interval"
+	echo 0 > "$1/space"
+	echo $FI_TIMES > "$1/times"
+	echo "$2" > "$1/probability"
+}
+fi_off() {
+	local d p
+	for d in /sys/kernel/debug/failslab /sys/kernel/debug/fail_page_alloc; do
+		echo 0 > "$d/probability"
+		echo N > "$d/task-filter"
+		echo Y > "$d/ignore-gfp-wait"
+	done
+	for p in /proc/[0-9]*/make-it-fail; do
+		[ "$(cat "$p" 2>/dev/null)" != 1 ] || echo 0 > "$p" 2>/dev/null
+	done
+	return 0
+}
+# Marks fio's tasks and the high-priority kworkers (new ones appear while it runs).
+fi_mark() {
+	local p
+	for p in $(pgrep -x fio) $(pgrep '^kworker/.*H'); do
+		echo 1 > "/proc/$p/make-it-fail" 2>/dev/null
+	done
+	return 0
+}
+register failslab_io 400 "$ALL_MODULES"
+case_failslab_io() {
+	local fs=/sys/kernel/debug/failslab fp=/sys/kernel/debug/fail_page_alloc n end rc=0
+	local slab page errs p
+	[ -d $fs ] && [ -d $fp ] || fail "no $fs or $fp"
+	map s_fi /dev/ram0
+	n=${DEV#/dev/}
+	fio_load fi "$DEV" 35 --continue_on_error=all
+	trap 'fi_off; kill $FIO_PID 2>/dev/null && wait $FIO_PID' EXIT
+	fi_on $fs 5
+	fi_on $fp 2
+	end=$((SECONDS + 20))
+	while [ $SECONDS -lt $end ]; do
+		fi_mark
+		sleep 1
+	done
+	fi_off
+	slab=$((FI_TIMES - $(cat $fs/times))) page=$((FI_TIMES - $(cat $fp/times)))
+	wait $FIO_PID || rc=$?
+	trap - EXIT
+	errs=$(grep -o 'err=[ 0-9]*' "$CASE_DIR/fio-fi.log" | head -1)
+	log "failed in 20 s: $slab slab and $page page allocations; fio exit $rc, $errs"
+	[ $((slab + page)) -gt 0 ] || fail "no allocation failed: the fault injection did not reach the IO"
+	wait_until 60 dev_state_is "$n" open || fail "$n is '$(cat /sys/block/$n/rnbd/state)' 60 s after the failures"
+	for p in /sys/class/rtrs-client/s_fi/paths/*; do
+		wait_until 60 path_connected "$p" || fail "${p##*/} is not connected 60 s after the failures"
+	done
+	fio_run verify --filename="$DEV" "${FIO_VERIFY[@]}" --size=4M
 	unmap "$DEV"
 	expect_clean
 }

@@ -10,7 +10,7 @@
 # (hostile_*), and a new mapping still works. The attacks that open a device use
 # /dev/ram1. Uses server_reload from 60-faults.sh.
 
-HOSTILE=$REPO/tools/testing/hostile/rtrs-hostile
+HOSTILE_BIN=$REPO/tools/testing/hostile/rtrs-hostile
 # HOSTILE=full (make reliability) registers a case per group of attacks, about 17 minutes
 # in all; otherwise (make check, make vmtest) hostile_quick runs one or two of each group.
 hostile_full() { [ "${HOSTILE:-}" = full ]; }
@@ -29,7 +29,7 @@ hostile_gone() { [ -z "$(hostile_left)" ]; }
 # verbs; it goes at the end of the case again, as final_rmmod removes rdma_cm.
 # HOSTILE_ON_EXIT runs after that.
 hostile_setup() {
-	[ -x "$HOSTILE" ] || fail "$HOSTILE is missing: run 'make hostile' on the host first"
+	[ -x "$HOSTILE_BIN" ] || fail "$HOSTILE_BIN is missing: run 'make hostile' on the host first"
 	modprobe -a rdma_ucm ib_uverbs || fail "modprobe rdma_ucm ib_uverbs"
 	wait_until 10 test -c /dev/infiniband/rdma_cm || fail "no /dev/infiniband/rdma_cm"
 	trap 'hostile_teardown; eval "${HOSTILE_ON_EXIT:-}"' EXIT
@@ -47,7 +47,7 @@ hostile_attacks() {
 	HOSTILE_BAD=()
 	for a in "$@"; do
 		t0=$(date +%s)
-		out=$(timeout -k 5 120 "$HOSTILE" --attack "$a" --dev /dev/ram1 --name "hostile_$a" \
+		out=$(timeout -k 5 120 "$HOSTILE_BIN" --attack "$a" --dev /dev/ram1 --name "hostile_$a" \
 			"$ADDR1" 2>>"$CASE_DIR/hostile.stderr")
 		rc=$?
 		[ -n "$out" ] || out="hostile $a: FAIL: no verdict (exit $rc, see hostile.stderr)"
@@ -102,6 +102,12 @@ case_hostile_con_req() {
 		con_cid_num_0 con_cid_num_4097 con_cid_ge_num con_no_first_conn con_dup_cid \
 		con_cid_num_change con_after_connected
 }
+
+# B2: half-open paths (every connection up, no INFO_REQ) are closed within 45 s, and the
+# client's reconnect with the same UUIDs then connects.
+hostile_full && register hostile_half_open 300 "$ALL_MODULES" \
+	"C 6.12 keeps a path that never sends INFO_REQ connecting forever and refuses the reconnect (zombie paths, fixed after 6.12)" rtrs_server
+case_hostile_half_open() { hostile_group half_open; }
 
 # B3: hostile INFO_REQ; the path must close without an INFO_RSP (a second INFO_REQ on a
 # connected path may also be ignored), a second session of the same name must not disturb
@@ -187,7 +193,7 @@ hostile_full || register hostile_quick 600 "$ALL_MODULES"
 case_hostile_quick() {
 	local a=(con_bad_magic con_dup_cid info_slash info_twice imm_off_chunk imm_unknown_type
 		rw_desc_len_big rw_bad_rkey rnbd_open_dotdot rnbd_io_past_end)
-	[ "$(impl_of rtrs_server)" = c ] || a+=(rw_desc_len_gt_data)
+	[ "$(impl_of rtrs_server)" = c ] || a+=(rw_desc_len_gt_data half_open)
 	[ "$(impl_of rnbd_server)" = c ] || a+=(rnbd_write_ro)
 	hostile_splat_ok && a+=(info_no_nul imm_hb_ack_cid1 info_empty)
 	hostile_group "${a[@]}"

@@ -242,7 +242,7 @@ struct sess {
 static const char *g_attack;
 static const char *g_addr;
 /* Sessions of the attack, disconnected before the verdict is printed. */
-static struct sess *g_sess[4];
+static struct sess *g_sess[8];
 static void teardown_all(void);
 static int g_port = 1234;
 static const char *g_dev = "/dev/ram1";
@@ -1193,6 +1193,64 @@ static void a_con_after_connected(void)
 	expect_reject(&s, &s.c[2], &req, sizeof(req), -ECONNRESET);
 }
 
+/* ---- B2: half-open paths ---- */
+
+#define HALF_OPEN_PATHS 4
+#define T_ZOMBIE 45000 /* ms: the 30 s connecting time-out, and margin */
+
+/*
+ * HALF_OPEN_PATHS paths (each its own session: the server refuses a second path of one
+ * session between the same addresses) connect every connection and never send INFO_REQ.
+ * The server must close each within T_ZOMBIE; then the client of the first reconnects with
+ * the same session and path UUIDs, which must work (a zombie refuses it).
+ */
+static void a_half_open(void)
+{
+	static struct sess hs[HALF_OPEN_PATHS];
+	struct sess s;
+	long long t0 = now_ms(), t_all = -1;
+	int i, open;
+
+	for (i = 0; i < HALF_OPEN_PATHS; i++) {
+		sess_init(&hs[i], 2, g_sessname);
+		conn_legit(&hs[i], 0);
+		conn_legit(&hs[i], 1);
+	}
+	note("%d half-open paths up after %lld ms", HALF_OPEN_PATHS, now_ms() - t0);
+	while (now_ms() - t0 < T_ZOMBIE) {
+		for (open = 0, i = 0; i < HALF_OPEN_PATHS; i++) {
+			poll_cqs(&hs[i]);
+			pump_cm(&hs[i]);
+			open += !path_closed(&hs[i], NULL);
+		}
+		if (!open) {
+			t_all = now_ms() - t0;
+			break;
+		}
+		usleep(10000);
+	}
+	if (t_all < 0) {
+		for (open = 0, i = 0; i < HALF_OPEN_PATHS; i++)
+			open += !path_closed(&hs[i], NULL);
+		FAIL("%d of %d half-open paths still open after %d s (zombies)", open,
+		     HALF_OPEN_PATHS, T_ZOMBIE / 1000);
+	}
+	sess_init(&s, 2, g_sessname);
+	memcpy(s.sess_uuid, hs[0].sess_uuid, 16);
+	memcpy(s.paths_uuid, hs[0].paths_uuid, 16);
+	for (i = 0; i < 2; i++) {
+		struct rtrs_msg_conn_req req;
+
+		con_req_init(&s, &req, i, 2);
+		if (conn_connect(&s, &s.c[i], &req, sizeof(req)))
+			FAIL("%d half-open paths closed after %lld s, but the reconnect of cid %d "
+			     "was refused (status %d, errno %d)", HALF_OPEN_PATHS, t_all / 1000, i,
+			     s.c[i].rej_status, s.c[i].rej_errno);
+	}
+	PASS("%d half-open paths closed after %lld s; the reconnect with the same UUIDs "
+	     "connected", HALF_OPEN_PATHS, t_all / 1000);
+}
+
 /* ---- B3: INFO_REQ ---- */
 
 /* Sends req on cid 0 of a path whose connections are up; the path must close, no INFO_RSP. */
@@ -1905,6 +1963,7 @@ static const struct attack attacks[] = {
 	{ "con_dup_cid", "con_req", a_con_dup_cid, "cid 0 twice on one path" },
 	{ "con_cid_num_change", "con_req", a_con_cid_num_change, "cid_num differs within a path" },
 	{ "con_after_connected", "con_req", a_con_after_connected, "CON_REQ on a CONNECTED path" },
+	{ "half_open", "half_open", a_half_open, "paths connected without INFO_REQ" },
 	{ "info_early", "info_req", a_info_early, "INFO_REQ before all connections" },
 	{ "info_slash", "info_req", a_info_slash, "pathname with '/'" },
 	{ "info_dot", "info_req", a_info_dot, "pathname with '.'" },

@@ -125,6 +125,22 @@ fio_run() {
 		|| fail "fio $name failed (see fio-$name.log): $(grep -m3 -iE 'err|verify' "$CASE_DIR/fio-$name.log" | tr '\n' ' ')"
 }
 
+# fio_load NAME DEV RUNTIME [ARGS...]: a 4 KiB random read/write load (iodepth 16, 32 MiB)
+# on DEV in the background for RUNTIME s (ARGS add or override options), output in
+# fio-NAME.log; sets FIO_PID, and an EXIT trap that stops it, and returns once DEV has done
+# 200 IOs (fails if not within 60 s).
+fio_load() {
+	local name=$1 dev=$2 runtime=$3
+	shift 3
+	fio --name="$name" --output="$CASE_DIR/fio-$name.log" --filename="$dev" --direct=1 \
+		--ioengine=libaio --iodepth=16 --rw=randrw --bs=4k --size=32M --time_based \
+		--runtime="$runtime" "$@" &
+	FIO_PID=$!
+	trap 'kill $FIO_PID 2>/dev/null && wait $FIO_PID' EXIT
+	wait_until 60 eval '[ "$(awk "{ print \$1 + \$5 }" /sys/block/'"${dev#/dev/}"'/stat)" -gt 200 ]' \
+		|| fail "fio did no IO on $dev in 60 s"
+}
+
 # The crc32c write-then-verify job of the suite on DEV; extra fio options may follow.
 FIO_VERIFY=(--direct=1 --ioengine=libaio --rw=randwrite --bs=4k --iodepth=16
 	--verify=crc32c --verify_fatal=1 --do_verify=1 --exitall_on_error=1)
