@@ -65,7 +65,7 @@ CASES ?=
 RTRS_SRV_PARAMS ?=
 export RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER SOFT_RDMA CASES FLAVOR RTRS_SRV_PARAMS
 
-.PHONY: all modules hostile install uninstall install-check kdir-check deps kernel clippy fmt fmt-check hosttest fuzz unsafe-report docs-check vmtest soak reliability bench bench-report bench-report-test check matrix demo clean
+.PHONY: all modules hostile install uninstall install-check kdir-check deps kernel clippy fmt fmt-check hosttest fuzz unsafe-report docs-check vmtest pair soak reliability bench bench-report bench-report-test check matrix demo clean
 
 all: modules
 
@@ -138,6 +138,11 @@ fuzz:
 
 vmtest: modules hostile
 	@tools/testing/vm/run.sh
+
+# The two-guest topology (reliability plan TOPO-3): a server guest and a client guest on two
+# QEMU networks; link down and netem cases (tools/testing/pair); the module set as vmtest.
+pair: modules
+	@tools/testing/vm/pair.sh
 
 # The soak of the reliability plan: HOURS=N (default 1) of verify IO with path flaps, policy
 # switches and a second device mapped and unmapped; the module set as for vmtest.

@@ -43,25 +43,74 @@ write_config() {
 	CFG
 }
 
+# module_set_from_env WHO: RTRS_CLIENT, RTRS_SERVER, RNBD_CLIENT, RNBD_SERVER (rust, the
+# default, or c) and RTRS_SRV_PARAMS (name=value ...) from the environment, checked; the
+# Rust modules must be built in REPO. Sets TAG to the set's name for results folders,
+# clt-<rtrs><rnbd>_srv-<rtrs><rnbd>, and TAG_PARAMS to _srv-params-<name>-<value>... for the
+# parameters (empty without).
+module_set_from_env() {
+	local m v p
+	for m in RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER; do
+		v=${!m:-rust}
+		case "$v" in rust|c) ;; *) die "$1: $m must be rust or c, not '$v'" ;; esac
+		printf -v "$m" %s "$v"
+	done
+	RTRS_SRV_PARAMS=${RTRS_SRV_PARAMS:-}
+	for p in $RTRS_SRV_PARAMS; do
+		[[ "$p" =~ ^[a-z_]+=[A-Za-z0-9]+$ ]] || die "$1: RTRS_SRV_PARAMS: '$p' is not name=value"
+	done
+	export RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER RTRS_SRV_PARAMS
+	if [ "$RTRS_CLIENT$RTRS_SERVER$RNBD_CLIENT$RNBD_SERVER" != cccc ]; then
+		for m in rtrs_client rtrs_server rnbd_client rnbd_server; do
+			[ -f "$REPO/$m.ko" ] || die "$1: $REPO/$m.ko not built (run 'make')"
+		done
+	fi
+	TAG="clt-${RTRS_CLIENT}${RNBD_CLIENT}_srv-${RTRS_SERVER}${RNBD_SERVER}" TAG_PARAMS=
+	[ -z "$RTRS_SRV_PARAMS" ] || TAG_PARAMS="_srv-params-$(echo $RTRS_SRV_PARAMS | tr ' =' '_-')"
+}
+
+# vm_lock: takes this machine's VM lock (fd 9), waiting for another VM run to end. One VM
+# run at a time: TCG guests starve each other (heartbeats time out).
+vm_lock() {
+	exec 9>"$CACHE/vm.lock"
+	flock -n 9 || { step "waiting for another VM run on this machine to end"; flock 9; }
+}
+
 # boot_guest FLAVOR OUT TIMEOUT SCRIPT [ARG...]: boots the cached FLAVOR kernel under
 # QEMU/TCG with virtme-ng (host root read-only, OUT writable, a user-mode NIC) and runs
 # "SCRIPT OUT ARG..." inside. OUT exists (write_config); the console goes to
-# OUT/console.log. Returns the exit status of the VM run (124 on time-out).
+# OUT/console.log, or GUEST_CONSOLE. GUEST_CPUS (2), GUEST_MEMORY (4G) and GUEST_QEMU_OPTS
+# (more QEMU options) shape the guest; VM_LOCKED=1 says the caller holds the VM lock.
+# Returns the exit status of the VM run (124 on time-out).
 boot_guest() {
-	local flavor=$1 out=$2 limit=$3 script=$4 kdir
+	local flavor=$1 out=$2 limit=$3 script=$4 kdir qopts=()
 	shift 4
 	kdir=$("$REPO/scripts/kernel.sh" --path "$flavor")
 	[ -f "$kdir/.rnbd-rs-built" ] || die "no $flavor kernel at $kdir (run 'make kernel FLAVOR=$flavor')"
 	[ -x "$VNG" ] || die "virtme-ng missing at $VNG (run 'make deps')"
 	[ -d "$out" ] || die "boot_guest: no folder $out"
-	# One VM at a time on this machine: TCG guests starve each other (heartbeats time out).
-	exec 9>"$CACHE/vm.lock"
-	flock -n 9 || { step "waiting for another VM run on this machine to end"; flock 9; }
+	[ "${VM_LOCKED:-}" = 1 ] || vm_lock
+	[ -z "${GUEST_QEMU_OPTS:-}" ] || qopts=("--qemu-opts=$GUEST_QEMU_OPTS")
 	# vng runs virtme-run from its own bin directory.
 	PATH="${VNG%/*}:$PATH" timeout -k 30 "$limit" "$VNG" --run "$kdir" --disable-kvm \
-		--cpus 2 --memory 4G --network user --rwdir "$out" \
-		--append "kmemleak=on panic_on_warn=0 hung_task_panic=0" \
-		--exec "$script $out $*" </dev/null >"$out/console.log" 2>&1
+		--cpus "${GUEST_CPUS:-2}" --memory "${GUEST_MEMORY:-4G}" --network user --rwdir "$out" \
+		"${qopts[@]}" --append "kmemleak=on panic_on_warn=0 hung_task_panic=0" \
+		--exec "$script $out $*" </dev/null >"${GUEST_CONSOLE:-$out/console.log}" 2>&1
+}
+
+# tally_run DIR NAME RC: adds the VM run in DIR, whose report.sh ended with RC, to the
+# caller's passed and failed counts and its fails and summaries lists.
+tally_run() {
+	local dir=$1 name=$2 rc=$3 sum vp vf
+	sum=$(cat "$dir/summary" 2>/dev/null)
+	summaries+=("$name: ${sum:-no summary in $dir (the run did not finish)}")
+	vp=$(sed -n 's/.*: \([0-9]*\) passed.*/\1/p' <<<"$sum")
+	vf=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$sum")
+	passed=$((passed + ${vp:-0})) failed=$((failed + ${vf:-0}))
+	if [ "$rc" != 0 ]; then
+		fails+=("vmtest $name")
+		[ "${vf:-0}" -gt 0 ] || failed=$((failed + 1))
+	fi
 }
 
 # vm_suite BOOT TIMEOUT FULL NAME...: one boot of the $FLAVOR kernel runs the named
@@ -71,7 +120,7 @@ boot_guest() {
 # the environment apply to every configuration. Prints each one's matrix, and adds to the
 # caller's passed and failed counts and its fails and summaries lists. Needs REPO.
 vm_suite() {
-	local boot=$1 limit=$2 full=$3 name s rc sum vp vf vm_rc=0 all_rdma=${SOFT_RDMA:-}
+	local boot=$1 limit=$2 full=$3 name s vm_rc=0 all_rdma=${SOFT_RDMA:-}
 	local runs=()
 	shift 3
 	rm -rf "$boot"
@@ -88,16 +137,7 @@ vm_suite() {
 	step "the VM suite took $(( $(date +%s) - s )) s (exit $vm_rc)"
 	for name in "$@"; do
 		"$REPO/tools/testing/vm/report.sh" "$boot/$name" "$name"
-		rc=$?
-		sum=$(cat "$boot/$name/summary" 2>/dev/null)
-		summaries+=("$name: ${sum:-no summary in $boot/$name (the run did not finish)}")
-		vp=$(sed -n 's/.*: \([0-9]*\) passed.*/\1/p' <<<"$sum")
-		vf=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$sum")
-		passed=$((passed + ${vp:-0})) failed=$((failed + ${vf:-0}))
-		if [ "$rc" != 0 ]; then
-			fails+=("vmtest $name")
-			[ "${vf:-0}" -gt 0 ] || failed=$((failed + 1))
-		fi
+		tally_run "$boot/$name" "$name" $?
 	done
 	if [ "$vm_rc" != 0 ]; then
 		fails+=("the VM run ended with exit $vm_rc (124: time-out; see $boot/console.log)")

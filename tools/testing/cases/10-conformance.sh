@@ -224,60 +224,6 @@ case_map_bad_input() {
 	expect_clean
 }
 
-# start_fio_verify SECONDS: time-based crc32c write+verify on DEV in the background, for at
-# most SECONDS; stop_fio_verify ends it once the case has done what it runs under IO (every
-# 256 writes are read back and checked while it runs). When the case ends early, fio is
-# stopped with it: left running, it would reopen DEV after the clean-up unmapped it and
-# create a regular file there, which breaks every later case.
-start_fio_verify() {
-	fio --name=mpath --output="$CASE_DIR/fio-mpath.log" --filename="$DEV" "${FIO_VERIFY[@]}" \
-		--size=32M --time_based --runtime="$1" --verify_backlog=256 &
-	FIO_PID=$!
-	trap 'kill $FIO_PID 2>/dev/null && wait $FIO_PID' EXIT
-	# fio can take a while to start under TCG: the case begins once writes complete.
-	wait_until 120 eval '[ "$(awk "{ print \$5 }" /sys/block/${DEV#/dev/}/stat)" -gt 0 ]' \
-		|| fail "fio wrote nothing in 120 s: $(cat "$CASE_DIR/fio-mpath.log")"
-	kill -0 $FIO_PID 2>/dev/null || fail "fio did not start: $(cat "$CASE_DIR/fio-mpath.log")"
-}
-# stop_fio_verify: fio ends its run early (SIGINT: it stops issuing, completes what is in
-# flight, reports, and exits with 128), then the verdict as wait_fio_verify. Fails if fio
-# had already ended.
-stop_fio_verify() {
-	kill -0 $FIO_PID 2>/dev/null || fail "fio ended before the case was done: $(tail -3 "$CASE_DIR/fio-mpath.log")"
-	kill -INT $FIO_PID
-	local rc=0
-	wait $FIO_PID || rc=$?
-	[ $rc = 0 ] || { [ $rc = 128 ] && grep -q "terminating on signal 2" "$CASE_DIR/fio-mpath.log"; } \
-		|| fail "fio verify failed (exit $rc): $(grep -m3 -iE 'err|verify' "$CASE_DIR/fio-mpath.log" | tr '\n' ' ')"
-	fio_verdict
-}
-wait_fio_verify() {
-	wait $FIO_PID || fail "fio verify failed: $(grep -m3 -iE 'err|verify' "$CASE_DIR/fio-mpath.log" | tr '\n' ' ')"
-	fio_verdict
-}
-# fio_verdict: fio's report says no error and that it read back (verified) what it wrote.
-fio_verdict() {
-	grep -q "err= 0" "$CASE_DIR/fio-mpath.log" || fail "fio reports errors"
-	local reads
-	reads=$(sed -n 's/.*issued rwts: total=\([0-9]*\),.*/\1/p' "$CASE_DIR/fio-mpath.log")
-	[ "${reads:-0}" -gt 0 ] || fail "fio verified nothing: $(grep -m1 'issued rwts' "$CASE_DIR/fio-mpath.log")"
-}
-path_dir() { ls -d /sys/class/rtrs-client/$1/paths/*@ip:$2; }
-path_connected() { [ "$(cat "$1/state")" = connected ]; }
-# await_reconnect PATH: waits (90 s at most) until the client path PATH is connected again
-# after the server went away. Our client must reconnect by itself, after RNBD's reconnect
-# delay (30 s plus up to 8 s, as C). The C client's delay is not under test, so with the C
-# rtrs_client the wait is cut short through sysfs: a write to reconnect runs the pending
-# reconnect at once (and fails while the server is still away).
-await_reconnect() {
-	if [ "$(impl_of rtrs_client)" = c ]; then
-		wait_until 90 reconnect_now "$1"
-	else
-		wait_until 90 path_connected "$1"
-	fi
-}
-reconnect_now() { path_connected "$1" || { echo 1 > "$1/reconnect"; } 2>/dev/null; path_connected "$1"; }
-
 # Two paths (two rxe/siw links); one is disconnected and reconnected while fio verifies.
 register two_paths_disconnect 600 "$ALL_MODULES"
 case_two_paths_disconnect() {

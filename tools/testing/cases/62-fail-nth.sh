@@ -8,9 +8,8 @@
 # (fail-nth is per task): parsing, the session and path objects, rdma_cm ids, the disk;
 # not those of the rdma_cm event handlers. FAIL_NTH_POINTS is 8 (make check, vmtest and
 # matrix) or 200 (make reliability); 0 fails every allocation in turn (a map has about
-# 20 000 fault-injection points, and a failing write costs about 4 s under TCG). Uses map,
-# path_dir, path_connected, nr_entries and srv_paths_are from 10-conformance.sh and
-# 20-paths.sh.
+# 20 000 fault-injection points, and a failing write costs about 4 s under TCG). Uses
+# nr_entries and srv_paths_are from 20-paths.sh.
 
 # failing_write N FILE TEXT: writes TEXT to FILE with the N-th fault-injection point of the
 # write failing; prints the write's exit status and what is left of the count (0: the

@@ -145,6 +145,60 @@ fio_load() {
 FIO_VERIFY=(--direct=1 --ioengine=libaio --rw=randwrite --bs=4k --iodepth=16
 	--verify=crc32c --verify_fatal=1 --do_verify=1 --exitall_on_error=1)
 
+# start_fio_verify SECONDS: time-based crc32c write+verify on DEV in the background, for at
+# most SECONDS; stop_fio_verify ends it once the case has done what it runs under IO (every
+# 256 writes are read back and checked while it runs). When the case ends early, fio is
+# stopped with it: left running, it would reopen DEV after the clean-up unmapped it and
+# create a regular file there, which breaks every later case.
+start_fio_verify() {
+	fio --name=mpath --output="$CASE_DIR/fio-mpath.log" --filename="$DEV" "${FIO_VERIFY[@]}" \
+		--size=32M --time_based --runtime="$1" --verify_backlog=256 &
+	FIO_PID=$!
+	trap 'kill $FIO_PID 2>/dev/null && wait $FIO_PID' EXIT
+	# fio can take a while to start under TCG: the case begins once writes complete.
+	wait_until 120 eval '[ "$(awk "{ print \$5 }" /sys/block/${DEV#/dev/}/stat)" -gt 0 ]' \
+		|| fail "fio wrote nothing in 120 s: $(cat "$CASE_DIR/fio-mpath.log")"
+	kill -0 $FIO_PID 2>/dev/null || fail "fio did not start: $(cat "$CASE_DIR/fio-mpath.log")"
+}
+# stop_fio_verify: fio ends its run early (SIGINT: it stops issuing, completes what is in
+# flight, reports, and exits with 128), then the verdict as wait_fio_verify. Fails if fio
+# had already ended.
+stop_fio_verify() {
+	kill -0 $FIO_PID 2>/dev/null || fail "fio ended before the case was done: $(tail -3 "$CASE_DIR/fio-mpath.log")"
+	kill -INT $FIO_PID
+	local rc=0
+	wait $FIO_PID || rc=$?
+	[ $rc = 0 ] || { [ $rc = 128 ] && grep -q "terminating on signal 2" "$CASE_DIR/fio-mpath.log"; } \
+		|| fail "fio verify failed (exit $rc): $(grep -m3 -iE 'err|verify' "$CASE_DIR/fio-mpath.log" | tr '\n' ' ')"
+	fio_verdict
+}
+wait_fio_verify() {
+	wait $FIO_PID || fail "fio verify failed: $(grep -m3 -iE 'err|verify' "$CASE_DIR/fio-mpath.log" | tr '\n' ' ')"
+	fio_verdict
+}
+# fio_verdict: fio's report says no error and that it read back (verified) what it wrote.
+fio_verdict() {
+	grep -q "err= 0" "$CASE_DIR/fio-mpath.log" || fail "fio reports errors"
+	local reads
+	reads=$(sed -n 's/.*issued rwts: total=\([0-9]*\),.*/\1/p' "$CASE_DIR/fio-mpath.log")
+	[ "${reads:-0}" -gt 0 ] || fail "fio verified nothing: $(grep -m1 'issued rwts' "$CASE_DIR/fio-mpath.log")"
+}
+path_dir() { ls -d /sys/class/rtrs-client/$1/paths/*@ip:$2; }
+path_connected() { [ "$(cat "$1/state")" = connected ]; }
+# await_reconnect PATH: waits (90 s at most) until the client path PATH is connected again
+# after the server went away. Our client must reconnect by itself, after RNBD's reconnect
+# delay (30 s plus up to 8 s, as C). The C client's delay is not under test, so with the C
+# rtrs_client the wait is cut short through sysfs: a write to reconnect runs the pending
+# reconnect at once (and fails while the server is still away).
+await_reconnect() {
+	if [ "$(impl_of rtrs_client)" = c ]; then
+		wait_until 90 reconnect_now "$1"
+	else
+		wait_until 90 path_connected "$1"
+	fi
+}
+reconnect_now() { path_connected "$1" || { echo 1 > "$1/reconnect"; } 2>/dev/null; path_connected "$1"; }
+
 # Reads a file that must exist.
 read_attr() { [ -e "$1" ] || fail "missing $1"; cat "$1"; }
 
@@ -154,6 +208,13 @@ read_attr() { [ -e "$1" ] || fail "missing $1"; cat "$1"; }
 ## parameters of RTRS_SRV_PARAMS (e.g. "always_invalidate=N"), whichever implementation.
 
 MODULES=(rtrs_client rtrs_server rnbd_client rnbd_server)
+# The two-guest topology (vm/pair.sh, SUITE=pair): the client guest loads the client
+# modules, the server guest (vm/peer.sh, PAIR_ROLE=server) the server ones.
+[ "${SUITE:-}" != pair ] || PAIR_ROLE=${PAIR_ROLE:-client}
+case "${PAIR_ROLE:-}" in
+client) MODULES=(rtrs_client rnbd_client) ;;
+server) MODULES=(rtrs_server rnbd_server) ;;
+esac
 
 impl_of() { local v=${1^^}; echo "${!v}"; }
 
@@ -166,7 +227,9 @@ load_modules() {
 	# rtrs_core: under a C RTRS module, and under the C rnbd_client, which takes
 	# rtrs_addr_to_sockaddr from it (the Rust RTRS modules do not export rtrs_core's symbols).
 	local m need_core=0
-	for m in rtrs_client rtrs_server rnbd_client; do [ "$(impl_of $m)" = c ] && need_core=1; done
+	for m in "${MODULES[@]}"; do
+		[ $m = rnbd_server ] || [ "$(impl_of $m)" != c ] || need_core=1
+	done
 	if [ $need_core = 1 ] && [ ! -d /sys/module/rtrs_core ]; then
 		insmod "$(modinfo -n rtrs_core)" || fail "insmod rtrs_core"
 	fi
@@ -235,6 +298,11 @@ start_soft_rdma() {
 	[ -n "$nic" ] || { echo "no Ethernet NIC in the guest" >&2; return 1; }
 	ip link set "$nic" up || return 1
 	NIC=$nic
+	if [ -n "${PAIR_ROLE:-}" ]; then
+		pair_links "$PAIR_ROLE" || return 1
+		export NIC RXE_ADDRS NIC_A NIC_B
+		return 0
+	fi
 	for kind in "$@"; do
 		case "$kind" in
 		rxe) [ -n "${RXE_ADDRS:-}" ] || rxe_links || return 1 ;;
@@ -267,6 +335,45 @@ rxe_links() {
 	rdma link add rxe0 type rxe netdev "$NIC" || return 1
 	rdma link add rxe1 type rxe netdev dummy0 || return 1
 	RXE_ADDRS="$a1 $a2"
+}
+
+# pair_links ROLE: the two-guest topology's links (vm/pair.sh): the NICs of net A and net
+# B, found by their MAC addresses (52:54:00:77:0N:01 client, :02 server), get 10.77.N.1
+# (client) or 10.77.N.2 (server) and rxe0 and rxe1. Sets NIC_A and NIC_B, and RXE_ADDRS to
+# the server's two addresses. The client waits (5 minutes at most) until the server
+# guest's peer.sh is ready.
+pair_links() {
+	local role=$1 n mac net me=1 nics=()
+	[ "$role" = server ] && me=2
+	for net in 1 2; do
+		mac=52:54:00:77:0$net:0$me
+		nics[net]=
+		for n in /sys/class/net/*; do
+			[ "$(cat "$n/address")" = $mac ] && nics[net]=${n##*/}
+		done
+		[ -n "${nics[net]}" ] || { echo "no NIC with MAC $mac (net $net)" >&2; return 1; }
+		ip addr add 10.77.$net.$me/24 dev "${nics[net]}" && ip link set "${nics[net]}" up || return 1
+	done
+	NIC_A=${nics[1]} NIC_B=${nics[2]}
+	modprobe rdma_rxe && rdma link add rxe0 type rxe netdev "$NIC_A" \
+		&& rdma link add rxe1 type rxe netdev "$NIC_B" || return 1
+	RXE_ADDRS="10.77.1.2 10.77.2.2"
+	[ "$role" = server ] || wait_until 300 test -e "$PEER_DIR/ready" \
+		|| { echo "the server guest is not ready after 5 minutes" >&2; return 1; }
+}
+
+# peer CMD: runs the shell command CMD on the server guest (two-guest topology) with the
+# harness's functions; prints its output and returns its exit status (125: no answer in
+# 120 s). The client writes PEER_DIR/cmd.N, peer.sh answers with out.N and rc.N.
+PEER_DIR=${RESULTS:-}/peer
+peer() {
+	local n
+	n=$(( $(cat "$PEER_DIR/seq" 2>/dev/null || echo 0) + 1 ))
+	echo $n > "$PEER_DIR/seq"
+	printf '%s\n' "$*" > "$PEER_DIR/cmd.$n.tmp" && mv "$PEER_DIR/cmd.$n.tmp" "$PEER_DIR/cmd.$n"
+	wait_until 120 test -e "$PEER_DIR/rc.$n" || { echo "peer: no answer to '$*' in 120 s" >&2; return 125; }
+	cat "$PEER_DIR/out.$n"
+	return "$(cat "$PEER_DIR/rc.$n")"
 }
 
 # siw carries RDMA over the kernel's TCP, and binds a listener's sockets to the netdev of

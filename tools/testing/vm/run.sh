@@ -11,11 +11,8 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../../.." && pwd)
 . "$repo/scripts/lib.sh"
 
-for m in RTRS_CLIENT RTRS_SERVER RNBD_CLIENT RNBD_SERVER; do
-	v=${!m:-rust}
-	case "$v" in rust|c) ;; *) die "vmtest: $m must be rust or c, not '$v'" ;; esac
-	printf -v "$m" %s "$v"
-done
+REPO=$repo
+module_set_from_env vmtest
 SOFT_RDMA=${SOFT_RDMA:-rxe}
 case "$SOFT_RDMA" in
 rxe) ;;
@@ -23,25 +20,12 @@ siw) die "vmtest: siw cannot carry RTRS: it has no RDMA WRITE with immediate dat
 *) die "vmtest: SOFT_RDMA must be rxe" ;;
 esac
 FLAVOR=${FLAVOR:-debug}
-RTRS_SRV_PARAMS=${RTRS_SRV_PARAMS:-}
-for p in $RTRS_SRV_PARAMS; do
-	[[ "$p" =~ ^[a-z_]+=[A-Za-z0-9]+$ ]] || die "vmtest: RTRS_SRV_PARAMS: '$p' is not name=value"
-done
-export RTRS_SRV_PARAMS
-
-tag="clt-${RTRS_CLIENT}${RNBD_CLIENT}_srv-${RTRS_SERVER}${RNBD_SERVER}_${SOFT_RDMA}_${FLAVOR}"
 # Server parameters get their own results folder: srv-params-always_invalidate-N, ...
-[ -z "$RTRS_SRV_PARAMS" ] || tag="${tag}_srv-params-$(echo $RTRS_SRV_PARAMS | tr ' =' '_-')"
+tag="${TAG}_${SOFT_RDMA}_${FLAVOR}${TAG_PARAMS}"
 RESULTS=${RESULTS:-$repo/results/vmtest/$tag}
-if [ "$RTRS_CLIENT$RTRS_SERVER$RNBD_CLIENT$RNBD_SERVER" != cccc ]; then
-	for m in rtrs_client rtrs_server rnbd_client rnbd_server; do
-		[ -f "$repo/$m.ko" ] || die "vmtest: $repo/$m.ko not built (run 'make')"
-	done
-fi
 
 step "vmtest: $tag: booting the $FLAVOR kernel under TCG"
 start=$(date +%s)
-REPO=$repo
 vm_rc=0
 write_config "$RESULTS"
 boot_guest "$FLAVOR" "$RESULTS" "${VM_TIMEOUT:-2400}" "$repo/tools/testing/vm/guest.sh" || vm_rc=$?
