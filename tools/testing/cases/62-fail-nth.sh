@@ -98,12 +98,14 @@ case_add_path_fail_nth() {
 }
 
 # F1: allocation failures during IO. For 20 s, 5 % of the slab and 2 % of the page
-# allocations fail in the tasks that carry the IO: fio's (the client's submission runs in
-# them) and the high-priority kworkers (kblockd's dispatch, and ib_comp_wq, where both
-# sides' completions run, the server's bio submission among them). Interrupts are never
-# failed (task filter). IO errors are allowed (fio continue_on_error); the path must stay up
-# or come back, the disk must take a verify pass afterwards, and nothing may leak
-# (kmemleak at final_rmmod) or WARN (the dmesg check).
+# allocations fail in the high-priority kworkers, which carry the IO of both sides:
+# kblockd's dispatch (the client's queue_rq when it runs there), and ib_comp_wq, where both
+# sides' completions run, the server's bio submission among them. fio's own tasks are not
+# marked: failures in them hit the program itself (a failed page allocation of a fault
+# kills it with SIGBUS; failed 9p allocations break the loading of its libraries).
+# Interrupts are never failed (task filter). IO errors are allowed (fio
+# continue_on_error); the path must stay up or come back, the disk must take a verify pass
+# afterwards, and nothing may leak (kmemleak at final_rmmod) or WARN (the dmesg check).
 FI_TIMES=1000000
 # fi_on DIR PERCENT: one fault-injection attribute set fails PERCENT % in marked tasks.
 fi_on() {
@@ -127,10 +129,10 @@ fi_off() {
 	done
 	return 0
 }
-# Marks fio's tasks and the high-priority kworkers (new ones appear while it runs).
+# Marks the high-priority kworkers (new ones appear while the case runs).
 fi_mark() {
 	local p
-	for p in $(pgrep -x fio) $(pgrep '^kworker/.*H'); do
+	for p in $(pgrep '^kworker/.*H'); do
 		echo 1 > "/proc/$p/make-it-fail" 2>/dev/null
 	done
 	return 0

@@ -12,6 +12,14 @@ peer_clean() { [ -z "$(srv_sessions)" ]; }
 expect_peer_clean() {
 	wait_until 20 peer_clean || fail "the server guest keeps sessions: $(srv_sessions | tr '\n' ' ')"
 }
+# net_a_state: what net A looks like from the client, for the log (after a disruption).
+net_a_state() {
+	ping -c 3 -W 2 "$ADDR1"
+	ip neigh show dev "$NIC_A"
+	ip route show dev "$NIC_A"
+	rdma link show
+	return 0
+}
 # writes_go_on: writes complete on DEV within 10 s (for the path that is still up).
 writes_go_on() {
 	local st=/sys/block/${DEV#/dev/}/stat w0
@@ -56,6 +64,7 @@ case_netem_loss() {
 	writes_go_on || fail "no write completed over path 2 while net A lost every frame"
 	tc qdisc del dev "$NIC_A" root || fail "tc qdisc del"
 	t0=$SECONDS
+	net_a_state
 	await_reconnect "$pa" || fail "path 1 does not reconnect within 90 s of the loss ending"
 	log "path 1 connected $((SECONDS - t0)) s after the loss ended"
 	sleep 3
@@ -82,8 +91,7 @@ case_link_down_failover() {
 	sleep $((40 - (SECONDS - t0) > 0 ? 40 - (SECONDS - t0) : 0))
 	ip link set "$NIC_A" up || fail "ip link set $NIC_A up"
 	t0=$SECONDS
-	# What the link looks like again, for the log.
-	ping -c 3 -W 2 "$ADDR1"; rdma link show; ip route show dev "$NIC_A"
+	net_a_state
 	await_reconnect "$pa" || fail "path 1 does not reconnect within 90 s of net A coming back"
 	log "path 1 connected $((SECONDS - t0)) s after net A came back"
 	sleep 3
