@@ -9,7 +9,7 @@
 #   make vmtest               the VM suite for one configuration (IMPL=, RTRS_CLIENT=, ...)
 #   make soak HOURS=N         N hours of verify IO under path flaps, policy switches, remaps
 #   make reliability          the reliability plan's cases at full length, C vs Rust table
-#   make hostile              the hostile RTRS/RNBD client of the VM cases (tools/testing/hostile)
+#   make hostile              the hostile RTRS/RNBD peer of the VM cases (tools/testing/hostile)
 #   make hosttest             host unit and property tests of the pure-logic files
 #   make fuzz                 the parser properties for long (FUZZ_CASES=200000 cases each)
 #   make unsafe-report        unsafe per directory; fails on unsafe outside rust/
@@ -87,7 +87,7 @@ kdir-check:
 modules: kdir-check
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_OPTS) modules
 
-# The user-space hostile client the cases of tools/testing/cases/65-hostile.sh run in the
+# The user-space hostile peer (client and server) the cases of tools/testing/cases/65-hostile.sh run in the
 # guest (librdmacm-dev, libibverbs-dev: make deps).
 hostile:
 	$(MAKE) -C tools/testing/hostile

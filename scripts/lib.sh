@@ -17,7 +17,7 @@ die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 # write_config OUT: makes OUT afresh with OUT/config.sh, the settings of one VM run taken
 # from the environment (REPO, RTRS_CLIENT, RTRS_SERVER, RNBD_CLIENT, RNBD_SERVER,
 # SOFT_RDMA, FLAVOR, CASES, RTRS_SRV_PARAMS, SUITE, BENCH_RUNTIME, MAP_CYCLES, SOAK_SECONDS,
-# SOAK_SAMPLE, FAIL_NTH_POINTS, HOSTILE).
+# SOAK_SAMPLE, FAIL_NTH_POINTS, HOSTILE, HOSTILE_C_SPLATS).
 write_config() {
 	local out=$1
 	rm -rf "$out"
@@ -39,6 +39,7 @@ write_config() {
 	SOAK_SECONDS=${SOAK_SECONDS:-}
 	FAIL_NTH_POINTS=${FAIL_NTH_POINTS:-8}
 	HOSTILE=${HOSTILE:-quick}
+	HOSTILE_C_SPLATS=${HOSTILE_C_SPLATS:-}
 	SOAK_SAMPLE=${SOAK_SAMPLE:-600}
 	CFG
 }
@@ -161,8 +162,8 @@ print_summary() {
 CONFORMANCE=modules_load_unload,map_unmap_brd,map_unmap_null_blk,rnbd_numbering,sysfs_abi,fio_verify_brd,access_mode_ro,map_bad_input,two_paths_disconnect,server_path_disconnect,mpath_policy_switch
 # The C reference in make check: the conformance suite without the cases that `rust` also
 # runs and that take longest (sysfs_abi, mpath_policy_switch; make matrix has them), and the
-# short hostile client.
-C_REFERENCE_CHECK=modules_load_unload,map_unmap_brd,map_unmap_null_blk,rnbd_numbering,fio_verify_brd,access_mode_ro,map_bad_input,two_paths_disconnect,server_path_disconnect,hostile_quick
+# short hostile client and server.
+C_REFERENCE_CHECK=modules_load_unload,map_unmap_brd,map_unmap_null_blk,rnbd_numbering,fio_verify_brd,access_mode_ro,map_bad_input,two_paths_disconnect,server_path_disconnect,hostile_quick,hostile_server_quick
 # What every mix runs in make check: a mapping, and its data under fio verify.
 INTEROP=map_unmap_brd,fio_verify_brd
 # RNBD IO under verification, and the RNBD rules (access modes, resize, paths, files).
@@ -172,7 +173,7 @@ RNBD_RULES=access_modes,resize_seen,dev_path_escape,regular_file_export
 MPATH_VERIFY=mpath_verify_round_robin,mpath_verify_min_inflight,mpath_verify_min_latency
 # The cases of the reliability plan (notes/reliability.md §5.3) that make reliability runs
 # against C and Rust (scripts/reliability.sh has their plan IDs).
-RELIABILITY_CASES=map_bad_input,self_delete_attr_reader,map_fail_nth,add_path_fail_nth,selftest_sysfs_failslab,hostile_con_req,hostile_half_open,hostile_info_req,hostile_imm,hostile_rw_desc,hostile_read_overlong,hostile_rnbd_msg,hostile_rnbd_write_ro,hostile_info_no_nul,hostile_imm_hb_cid1,hostile_info_empty,two_paths_disconnect,remove_path_add_path,mpath_policy_switch,server_path_disconnect,rdma_link_del_io,server_restart,unmap_rmmod_race,rxe_rmmod_io,map_unmap_cycles,failslab_io,permit_exhaustion
+RELIABILITY_CASES=map_bad_input,self_delete_attr_reader,map_fail_nth,add_path_fail_nth,selftest_sysfs_failslab,hostile_con_req,hostile_half_open,hostile_info_req,hostile_imm,hostile_rw_desc,hostile_read_overlong,hostile_rnbd_msg,hostile_rnbd_write_ro,hostile_info_no_nul,hostile_imm_hb_cid1,hostile_info_empty,hostile_srv_rtrs,hostile_srv_open_rsp,two_paths_disconnect,remove_path_add_path,mpath_policy_switch,server_path_disconnect,rdma_link_del_io,server_restart,unmap_rmmod_race,rxe_rmmod_io,map_unmap_cycles,failslab_io,permit_exhaustion
 # The IO cases, run again with always_invalidate=N.
 NOINVAL_CASES=fio_verify_brd,fio_verify_flush_fua,unmap_force_io,two_paths_disconnect,server_path_disconnect,remove_path_add_path,mpath_verify_round_robin,server_restart
 
@@ -182,7 +183,7 @@ NOINVAL_CASES=fio_verify_brd,fio_verify_flush_fua,unmap_force_io,two_paths_disco
 # runs; the cases make matrix runs ("-" for all, "," between several, a leading "-" leaves
 # a case out).
 # make check (CI: at most 90 minutes on 2 cores; the VM suite aims at about 65 minutes, as
-# TCG runs differ by 20%) runs the conformance suite and the short hostile client on the C
+# TCG runs differ by 20%) runs the conformance suite and the short hostile client and server on the C
 # reference, every case with everything in Rust (map/unmap cycles: 10), and in each mix
 # what crosses its C/Rust boundary: a mapping and its data under fio verify (INTEROP)
 # everywhere; path events where an RTRS side is ours; the multipath, restart and
@@ -194,7 +195,7 @@ NOINVAL_CASES=fio_verify_brd,fio_verify_flush_fua,unmap_force_io,two_paths_disco
 VM_CONFIGS=(
 	"c-reference        c    c    c    c    rxe  -                    $C_REFERENCE_CHECK -"
 	"rtrs-server-rust   c    rust c    c    rxe  -                    $INTEROP,two_paths_disconnect,server_path_disconnect,iwarp_refused $CONFORMANCE,iwarp_refused"
-	"rtrs-client-rust   rust c    c    c    rxe  -                    $INTEROP,map_bad_input,two_paths_disconnect,server_path_disconnect,iwarp_refused $CONFORMANCE,iwarp_refused"
+	"rtrs-client-rust   rust c    c    c    rxe  -                    $INTEROP,map_bad_input,two_paths_disconnect,server_path_disconnect,iwarp_refused,hostile_server_quick $CONFORMANCE,iwarp_refused,hostile_server_quick"
 	"rtrs-rust          rust rust c    c    rxe  -                    $INTEROP,two_paths_disconnect,remove_path_add_path,mpath_verify_round_robin,server_restart -map_unmap_cycles,-access_modes,-resize_seen,-dev_path_escape,-regular_file_export"
 	"rtrs-rust-noinval  rust rust c    c    rxe  always_invalidate=N  fio_verify_brd,two_paths_disconnect $NOINVAL_CASES"
 	"rnbd-rust          c    c    rust rust rxe  -                    $INTEROP,rnbd_numbering,access_mode_ro,map_bad_input $CONFORMANCE,map_unmap_cycles,$RNBD_IO,$RNBD_RULES,poll_queues_remap,remove_last_path,server_restart"

@@ -28,7 +28,7 @@ use crate::path::Path;
 use crate::permit;
 use crate::rdma::cm::SockAddr;
 use crate::req::{Failed, Req};
-use crate::sync::{OwnedQueue, RcuArc};
+use crate::sync::{msleep, OwnedQueue, RcuArc};
 use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, CondVar, Mutex};
@@ -526,6 +526,26 @@ impl Sess {
         drop(g);
         self.waiters.fetch_sub(1, Ordering::SeqCst);
         Some(p)
+    }
+
+    /// Waits until every permit is back (C `free_permits`), uninterruptibly, printing a
+    /// line every 10 s while some are out. Process context.
+    pub(crate) fn wait_permits(&self) {
+        let mut waited_ms = 0u32;
+        while self
+            .permits_map
+            .iter()
+            .any(|w| w.load(Ordering::Acquire) != 0)
+        {
+            if waited_ms > 0 && waited_ms % 10_000 == 0 {
+                pr_info!(
+                    "<{}>: waiting for the user to put its permits back\n",
+                    kernel::str::BStr::from_bytes(&self.core.name)
+                );
+            }
+            msleep(PERMIT_WAIT_MS);
+            waited_ms = waited_ms.wrapping_add(PERMIT_WAIT_MS);
+        }
     }
 
     /// `rtrs_clt_put_permit`.

@@ -169,8 +169,8 @@ unsafe extern "C" fn rtrs_clt_open(
     }
 }
 
-/// `rtrs_clt_close`: stops the paths (requests in flight complete with an error) and frees
-/// the session.
+/// `rtrs_clt_close`: stops the paths (requests in flight complete with an error), waits
+/// until the user put every permit back (as C's `free_permits`) and frees the session.
 ///
 /// # Safety
 ///
@@ -180,11 +180,14 @@ unsafe extern "C" fn rtrs_clt_close(sess: *mut bindings::rtrs_clt_sess) {
     if sess.is_null() {
         return;
     }
-    // SAFETY: The caller gives the `KBox<Handle>` back.
-    let h = unsafe { KBox::from_raw(sess.cast::<Handle>()) };
-    let Handle { _dev: dev, sess } = KBox::into_inner(h);
-    drop(dev);
-    sess.close();
+    // SAFETY: Not closed yet (caller). The handle stays allocated while the paths close:
+    // the confirmations of the requests they fail put their permits back through it.
+    let h = unsafe { handle(sess) };
+    h.sess.close();
+    h.sess.wait_permits();
+    // SAFETY: The caller gives the `KBox<Handle>` back; no request is in flight and no
+    // permit is out any more, so nobody else uses the pointer.
+    drop(unsafe { KBox::from_raw(sess.cast::<Handle>()) });
 }
 
 /// `rtrs_clt_get_permit`: a permit, or NULL if none is free and `wait` is NOWAIT.

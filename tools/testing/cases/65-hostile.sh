@@ -198,3 +198,142 @@ case_hostile_quick() {
 	hostile_splat_ok && a+=(info_no_nul imm_hb_ack_cid1 info_empty)
 	hostile_group "${a[@]}"
 }
+
+## B7: a hostile server against the kernel client. rtrs-hostile --serve listens on
+## HSRV_PORT (not the real server's 1234) and answers the client's RTRS and RNBD messages
+## itself (an 8 MiB disk in memory), with exactly one malformed answer per attack; the
+## kernel client maps sessname=hsrv_ATTACK from it. Each attack passes when the map_device
+## write returns within 120 s (an error, or a mapping on which a read and the unmap end
+## within 60 s), the client keeps nothing of the session afterwards, no kernel splat
+## appears from the attack's mark in dmesg on, and the hostile server did inject its
+## answer. Around the attacks, hostile_victim_map/check prove that the real server's
+## mappings still work.
+
+HSRV_PORT=1240
+
+# Client-side remains of session $1 (its rtrs-client folder and its rnbd disks), one per line.
+hsrv_left() {
+	local d
+	[ -e "/sys/class/rtrs-client/$1" ] && echo "/sys/class/rtrs-client/$1"
+	for d in /sys/block/rnbd*/rnbd; do
+		[ -d "$d" ] && [ "$(cat "$d/session" 2>/dev/null)" = "$1" ] && dirname "$d"
+	done
+	return 0
+}
+hsrv_gone() { [ -z "$(hsrv_left "$1")" ]; }
+hsrv_ended() { ! kill -0 "$1" 2>/dev/null; }
+
+# hsrv_bg SECONDS CMD...: runs CMD in the background and waits for it at most SECONDS; sets
+# HSRV_RC to its exit status, or to 'hang' (the command is left running: a write to sysfs
+# stuck in the kernel cannot be killed).
+hsrv_bg() {
+	local t=$1 pid; shift
+	"$@" & pid=$!
+	if wait_until "$t" hsrv_ended $pid; then wait $pid; HSRV_RC=$?; else HSRV_RC=hang; fi
+}
+hsrv_write() { printf '%s\n' "$2" > "$1"; }
+
+# The attacks that make the C client print a kernel splat (WARN_ON of a msg_id or buf_id
+# from the peer: rtrs-clt.c:497 in process_io_rsp, :547 and :560 in
+# rtrs_clt_rkey_rsp_done) are left out when rtrs_client is C, as hostile_splat_ok does for
+# the server, unless the run's config.sh sets HOSTILE_C_SPLATS=1.
+HSRV_C_SPLATS="srv_io_rsp_id_qd srv_rkey_buf_id_qd srv_rkey_mismatch"
+
+# hsrv_attack ATTACK: one attack; the result line goes to the log and to hostile.txt, a
+# failure is added to HOSTILE_BAD.
+hsrv_attack() {
+	local a=$1 sess=hsrv_$1 pid t0 map n io= bad left srv line verdict=PASS why=()
+	if [ "$(impl_of rtrs_client)" = c ] && [[ " $HSRV_C_SPLATS " = *" $a "* ]] &&
+		[ "${HOSTILE_C_SPLATS:-}" != 1 ]; then
+		line="hostile $a: SKIP: the C client WARNs on it (HOSTILE_C_SPLATS=1 runs it)"
+		log "$line"
+		echo "$line" >> "$CASE_DIR/hostile.txt"
+		return 0
+	fi
+	echo "hostile-srv: $a" > /dev/kmsg
+	"$HOSTILE_BIN" --serve --attack "$a" --port $HSRV_PORT --time 600 "$ADDR1" \
+		> "$CASE_DIR/$a.out" 2> "$CASE_DIR/$a.stderr" &
+	pid=$!
+	wait_until 15 grep -q listening "$CASE_DIR/$a.stderr" || why+=("the hostile server did not start")
+	t0=$(date +%s)
+	hsrv_bg 120 bash -c "printf '%s\n' 'sessname=$sess dest_port=$HSRV_PORT path=ip:$ADDR1 device_path=/dev/hsrv0' > $RNBD_CTL/map_device 2> $CASE_DIR/$a.map-err"
+	map=$HSRV_RC
+	case $map in
+	0) map=OK ;;
+	hang) why+=("map_device did not return within 120 s") ;;
+	*) map=$(errno_name "$(cat "$CASE_DIR/$a.map-err")") ;;
+	esac
+	map="map_device $map after $(( $(date +%s) - t0 )) s"
+	if n=$(rnbd_of "$sess" /dev/hsrv0); then
+		if [ "$a" = srv_none ]; then
+			head -c 65536 /dev/urandom > "$CASE_DIR/$a.pattern"
+			hsrv_bg 60 dd if="$CASE_DIR/$a.pattern" of=/dev/$n bs=64k oflag=direct status=none
+			[ "$HSRV_RC" = 0 ] || why+=("write to /dev/$n: $HSRV_RC")
+			cmp -n 65536 "$CASE_DIR/$a.pattern" /dev/$n 2>/dev/null || why+=("/dev/$n does not read back what was written")
+		fi
+		hsrv_bg 60 dd if=/dev/$n of=/dev/null bs=4k count=16 iflag=direct status=none
+		case $HSRV_RC in 0) io="read OK" ;; hang) why+=("a read from /dev/$n hangs") ;; *) io="read fails" ;; esac
+		hsrv_bg 60 hsrv_write "/sys/block/$n/rnbd/unmap_device" force
+		[ "$HSRV_RC" != hang ] || why+=("unmap of /dev/$n hangs")
+		map="$map, /dev/$n: $io, unmapped"
+	fi
+	kill -TERM $pid 2>/dev/null
+	wait_until 10 hsrv_ended $pid || { kill -KILL $pid; why+=("the hostile server did not end"); }
+	wait $pid
+	srv=$?
+	line=$(head -1 "$CASE_DIR/$a.out")
+	[ -n "$line" ] || line="hostile $a: ERROR: no verdict (exit $srv)"
+	[ $srv = 0 ] || why+=("the hostile server did not inject its answer")
+	if ! wait_until 40 hsrv_gone "$sess"; then
+		left=$(hsrv_left "$sess" | tr '\n' ' ')
+		why+=("the client keeps $left")
+		unmap_all
+	fi
+	case $a in
+	srv_none) case $map in *"read OK"*) ;; *) why+=("the baseline did not map and read") ;; esac ;;
+	srv_open_lbs_0|srv_open_lbs_npot) case $map in *OK*) why+=("mapped a device with that block size") ;; esac ;;
+	esac
+	bad=$(dmesg | sed -n "/hostile-srv: $a\$/,\$p" | grep -Em1 "$BAD_DMESG")
+	[ -z "$bad" ] || why+=("dmesg: $bad")
+	[ ${#why[@]} = 0 ] || verdict=FAIL
+	line="hostile $a: $verdict: $map; server: ${line#hostile $a: }"
+	[ ${#why[@]} = 0 ] || line="$line; FAILED: $(IFS=';'; echo "${why[*]}")"
+	log "$line"
+	echo "$line" >> "$CASE_DIR/hostile.txt"
+	[ $verdict = PASS ] || HOSTILE_BAD+=("$a")
+}
+
+# hsrv_group ATTACK...: the attacks around the victim mapping of the real server.
+hsrv_group() {
+	local a
+	hostile_setup
+	hostile_victim_map
+	HOSTILE_BAD=()
+	for a in "$@"; do hsrv_attack "$a"; done
+	local bad=("${HOSTILE_BAD[@]}")
+	hostile_victim_check
+	[ ${#bad[@]} = 0 ] || fail "attacks failed: ${bad[*]} (see hostile.txt)"
+}
+
+# B7, RTRS: malformed INFO_RSP, IO_RSP for an idle msg_id, twice, or out of range, RKEY_RSP
+# without NEW_RKEY_F, and with NEW_RKEY_F for a buf_id not in flight, for buf_id = queue
+# depth, or with a buf_id that is not the IMM's msg_id.
+hostile_full && register hostile_srv_rtrs 1200 "$ALL_MODULES"
+case_hostile_srv_rtrs() {
+	hsrv_group srv_info_sg_cnt srv_info_desc_len_0 srv_io_rsp_idle srv_io_rsp_dup \
+		srv_io_rsp_id_qd srv_rkey_no_flag srv_rkey_idle srv_rkey_buf_id_qd srv_rkey_mismatch
+}
+
+# B7, RNBD: malformed OPEN_RSP and SESS_INFO_RSP.
+hostile_full && register hostile_srv_open_rsp 1200 "$ALL_MODULES"
+case_hostile_srv_open_rsp() {
+	hsrv_group srv_none srv_open_devid_max srv_open_nsectors_0 srv_open_nsectors_huge \
+		srv_open_max_hw_0 srv_open_max_seg_0 srv_sess_info_ver_0 srv_open_lbs_npot \
+		srv_open_lbs_0
+}
+
+# The short version of B7 (scheduled on its own): the baseline and three attacks.
+hostile_full || register hostile_server_quick 600 "$ALL_MODULES"
+case_hostile_server_quick() {
+	hsrv_group srv_none srv_open_lbs_0 srv_info_sg_cnt srv_io_rsp_idle
+}

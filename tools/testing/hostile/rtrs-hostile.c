@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * rtrs-hostile: a hostile RTRS/RNBD client in user space (librdmacm + libibverbs).
+ * rtrs-hostile: a hostile RTRS/RNBD peer in user space (librdmacm + libibverbs): a client
+ * against the server, and with --serve a server against the kernel client (B7, see the
+ * "Server role" part below).
  *
  * It speaks enough RTRS to establish a legitimate session with an RTRS server
  * (CON_REQ on every connection, INFO_REQ/INFO_RSP on cid 0, IO requests as RDMA
@@ -16,6 +18,7 @@
  * limit. Layouts: shared/spec/wire-protocol.md (§4.3, §4.5, §5, §7, §9, §14).
  *
  * Usage: rtrs-hostile [--port N] [--dev PATH] [--name SESSNAME] --attack NAME ADDR
+ *        rtrs-hostile --serve [--port N] [--time SECONDS] --attack srv_NAME ADDR
  *        rtrs-hostile --list
  */
 #define _GNU_SOURCE
@@ -26,6 +29,7 @@
 #include <infiniband/verbs.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <rdma/rdma_cma.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -304,16 +308,23 @@ static void post_recv(struct conn *c, unsigned int slot)
 		note("cid %d: ibv_post_recv failed: %s", c->cid, strerror(errno));
 }
 
-static int post_send_wr(struct conn *c, struct ibv_send_wr *wr)
+/* Posts the chain wr (every WR signaled) on qp of connection cid; both roles use it. */
+static int qp_post_send(struct ibv_qp *qp, int cid, struct ibv_send_wr *wr)
 {
-	struct ibv_send_wr *bad;
+	struct ibv_send_wr *bad, *w;
 	int err;
 
-	wr->send_flags |= IBV_SEND_SIGNALED;
-	err = ibv_post_send(c->id->qp, wr, &bad);
+	for (w = wr; w; w = w->next)
+		w->send_flags |= IBV_SEND_SIGNALED;
+	err = ibv_post_send(qp, wr, &bad);
 	if (err)
-		note("cid %d: ibv_post_send failed: %s", c->cid, strerror(err));
+		note("cid %d: ibv_post_send failed: %s", cid, strerror(err));
 	return err;
+}
+
+static int post_send_wr(struct conn *c, struct ibv_send_wr *wr)
+{
+	return qp_post_send(c->id->qp, c->cid, wr);
 }
 
 /* RDMA WRITE WITH IMM of len bytes at OFF_SEND of c's buffer (len 0: no SGE). */
@@ -563,17 +574,38 @@ static const char *closed_how(struct sess *s)
 
 /* ---- Connection set-up ---- */
 
+/* A non-blocking rdma_cm event channel (both roles). */
+static struct rdma_event_channel *event_channel_open(void)
+{
+	struct rdma_event_channel *ch = rdma_create_event_channel();
+
+	if (!ch)
+		SETUP_ERR("rdma_create_event_channel: %s (rdma_ucm loaded?)", strerror(errno));
+	if (fcntl(ch->fd, F_SETFL, fcntl(ch->fd, F_GETFL) | O_NONBLOCK))
+		SETUP_ERR("fcntl O_NONBLOCK: %s", strerror(errno));
+	return ch;
+}
+
+/* g_addr and g_port as a socket address: the server's (client role) or our own (server). */
+static void addr_parse(struct sockaddr_storage *ss)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC }, *res;
+	char port[16];
+
+	snprintf(port, sizeof(port), "%d", g_port);
+	if (getaddrinfo(g_addr, port, &hints, &res))
+		SETUP_ERR("cannot parse address %s", g_addr);
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+}
+
 static void sess_init(struct sess *s, int cid_num, const char *name)
 {
 	int i;
 
 	memset(s, 0, sizeof(*s));
 	s->cid_num = cid_num;
-	s->ch = rdma_create_event_channel();
-	if (!s->ch)
-		SETUP_ERR("rdma_create_event_channel: %s (rdma_ucm loaded?)", strerror(errno));
-	if (fcntl(s->ch->fd, F_SETFL, fcntl(s->ch->fd, F_GETFL) | O_NONBLOCK))
-		SETUP_ERR("fcntl O_NONBLOCK: %s", strerror(errno));
+	s->ch = event_channel_open();
 	if (getrandom(s->sess_uuid, 16, 0) != 16 || getrandom(s->paths_uuid, 16, 0) != 16)
 		SETUP_ERR("getrandom failed");
 	snprintf(s->name, sizeof(s->name), "%s", name);
@@ -586,16 +618,7 @@ static void sess_init(struct sess *s, int cid_num, const char *name)
 		s->c[i].s = s;
 		s->c[i].cid = i;
 	}
-	{
-		struct addrinfo hints = { .ai_family = AF_UNSPEC }, *res;
-		char port[16];
-
-		snprintf(port, sizeof(port), "%d", g_port);
-		if (getaddrinfo(g_addr, port, &hints, &res))
-			SETUP_ERR("cannot parse address %s", g_addr);
-		memcpy(&s->dst, res->ai_addr, res->ai_addrlen);
-		freeaddrinfo(res);
-	}
+	addr_parse(&s->dst);
 }
 
 /* A CON_REQ as the C client sends it for connection cid of the session. */
@@ -1941,6 +1964,656 @@ static void a_rnbd_write_ro(void)
 	expect_error(&s, o, err, "WRITE to a device opened RO");
 }
 
+/* ==== Server role (B7): a hostile RTRS/RNBD server against the kernel client ====
+ *
+ * rtrs-hostile --serve --attack NAME [--port N] [--time S] ADDR listens on ADDR:N with
+ * rdma_cm, accepts the client's connections with a valid CON_RSP, answers INFO_REQ with
+ * real registered chunks, answers SESS_INFO, OPEN, CLOSE and IO (an 8 MiB disk in memory),
+ * acknowledges heartbeats, and makes exactly one answer of the attack malformed. It runs
+ * until SIGTERM/SIGINT or --time seconds, then prints one line: PASS when the malformed
+ * answer went out (with what the client did afterwards), ERROR when the client never got
+ * as far as the attack needs. What the kernel did (map result, leftovers, dmesg) is judged
+ * by the VM case (65-hostile.sh).
+ */
+
+enum srv_attack {
+	SA_NONE = 1,          /* a well-behaved server (baseline) */
+	SA_OPEN_DEVID,        /* OPEN_RSP device_id 0xffffffff */
+	SA_OPEN_NSECT_0,      /* OPEN_RSP nsectors 0 */
+	SA_OPEN_NSECT_HUGE,   /* OPEN_RSP nsectors 2^64 - 1 */
+	SA_OPEN_LBS_0,        /* OPEN_RSP logical_block_size 0 */
+	SA_OPEN_LBS_NPOT,     /* OPEN_RSP logical_block_size 1000 */
+	SA_OPEN_MAXHW_0,      /* OPEN_RSP max_hw_sectors 0 */
+	SA_OPEN_MAXSEG_0,     /* OPEN_RSP max_segments 0 */
+	SA_SESS_VER_0,        /* SESS_INFO_RSP ver 0 */
+	SA_INFO_SG_CNT,       /* INFO_RSP sg_cnt = QD / 2, one chunk per descriptor */
+	SA_INFO_DESC_LEN_0,   /* INFO_RSP one descriptor with len 0 */
+	SA_IO_RSP_IDLE,       /* an extra IO_RSP for a msg_id not in flight */
+	SA_IO_RSP_DUP,        /* the IO_RSP of one request twice */
+	SA_IO_RSP_ID_QD,      /* an extra IO_RSP for msg_id = queue_depth */
+	SA_RKEY_NO_FLAG,      /* an RKEY_RSP (SEND_WITH_IMM, 8 bytes) without NEW_RKEY_F */
+	SA_RKEY_IDLE,         /* NEW_RKEY_F: an extra RKEY_RSP for a buf_id not in flight */
+	SA_RKEY_BUF_ID_QD,    /* NEW_RKEY_F: an extra RKEY_RSP for buf_id = queue_depth */
+	SA_RKEY_MISMATCH,     /* NEW_RKEY_F: an extra RKEY_RSP whose buf_id is not the IMM's msg_id */
+};
+
+#define SRV_QD 64
+#define SRV_CHUNK (128 << 10)
+#define SRV_HDR 4096
+#define SRV_CONNS 64          /* connection slots, reused after a disconnect */
+#define SRV_NRECV 160
+#define SRV_SLOT 512
+#define SRV_DISK (8 << 20)
+/* The one registered buffer: chunks, receive slots, per-msg_id send slots, INFO_RSP, disk. */
+#define S_OFF_RECV ((size_t)SRV_QD * SRV_CHUNK)
+#define S_OFF_SEND (S_OFF_RECV + (size_t)SRV_CONNS * SRV_NRECV * SRV_SLOT)
+#define S_SEND_SLOT 128
+#define S_OFF_INFO (S_OFF_SEND + (size_t)(SRV_QD + 1) * S_SEND_SLOT)
+#define S_OFF_DISK (S_OFF_INFO + 4096 + 16 * SRV_QD)
+#define S_MEM_SIZE (S_OFF_DISK + SRV_DISK)
+
+struct sconn {
+	struct rdma_cm_id *id;
+	struct ibv_cq *cq;
+	int slot, cid, cid_num;
+	bool established, gone;
+};
+
+struct srv {
+	struct rdma_event_channel *ch;
+	struct rdma_cm_id *lid;
+	struct ibv_pd *pd;
+	struct ibv_mr *mr;
+	uint8_t *mem;
+	struct sconn c[SRV_CONNS];
+	unsigned int mem_bits, flags;
+	bool inflight[SRV_QD];
+	enum srv_attack attack;
+	bool injected;
+	long long t0, t_inject;
+	char what[200];
+	/* what the client did, in all and after the injection */
+	unsigned int conns, info_reqs, sess_infos, opens, closes, ios, hbs, bad_imms, wc_errs;
+	unsigned int disc, disc_after, conns_after, closes_after, ios_after, err_rsps;
+};
+
+static volatile sig_atomic_t g_stop;
+static int g_time = 300;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+}
+
+static void srv_inject(struct srv *S, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void srv_inject(struct srv *S, const char *fmt, ...)
+{
+	va_list ap;
+
+	S->injected = true;
+	S->t_inject = now_ms();
+	va_start(ap, fmt);
+	vsnprintf(S->what, sizeof(S->what), fmt, ap);
+	va_end(ap);
+	note("injected: %s", S->what);
+}
+
+/* The attack of this run, once: true the first time the hook point is reached. */
+static bool srv_attack_now(struct srv *S, enum srv_attack a)
+{
+	return S->attack == a && !S->injected;
+}
+
+static void srv_post_recv(struct srv *S, struct sconn *c, unsigned int k)
+{
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)(S->mem + S_OFF_RECV +
+				    ((size_t)c->slot * SRV_NRECV + k) * SRV_SLOT),
+		.length = SRV_SLOT,
+		.lkey = S->mr->lkey,
+	};
+	struct ibv_recv_wr wr = { .wr_id = k, .sg_list = &sge, .num_sge = 1 }, *bad;
+
+	if (ibv_post_recv(c->id->qp, &wr, &bad))
+		note("cid %d: ibv_post_recv failed: %s", c->cid, strerror(errno));
+}
+
+/* A zero-length RDMA WRITE WITH IMM (IO_RSP, HB_ACK), after the chain first (may be NULL). */
+static void srv_post_imm(struct sconn *c, struct ibv_send_wr *first, uint32_t imm)
+{
+	struct ibv_send_wr wr = {
+		.wr_id = 1, .opcode = IBV_WR_RDMA_WRITE_WITH_IMM, .imm_data = htobe32(imm),
+	};
+
+	if (first)
+		first->next = &wr;
+	qp_post_send(c->id->qp, c->cid, first ? first : &wr);
+}
+
+static uint32_t io_rsp_imm(unsigned int msg_id, int err)
+{
+	return (uint32_t)IMM_IO_RSP << 28 | ((uint32_t)(err < 0 ? -err : err) & 0x1ff) << 19 |
+	       (msg_id & 0x7ffff);
+}
+
+/* An RKEY_RSP (8 bytes, SEND_WITH_IMM) for buf_id carrying imm; the chunk keys never change. */
+static void srv_post_rkey_rsp(struct srv *S, struct sconn *c, struct ibv_send_wr *first,
+			      unsigned int buf_id, uint32_t imm)
+{
+	struct rtrs_msg_rkey_rsp *r = (void *)(S->mem + S_OFF_SEND +
+					       (size_t)(buf_id % SRV_QD) * S_SEND_SLOT + 64);
+	struct ibv_sge sge = { .addr = (uintptr_t)r, .length = sizeof(*r), .lkey = S->mr->lkey };
+	struct ibv_send_wr wr = {
+		.wr_id = 1, .sg_list = &sge, .num_sge = 1, .opcode = IBV_WR_SEND_WITH_IMM,
+		.imm_data = htobe32(imm),
+	};
+
+	r->type = RTRS_MSG_RKEY_RSP;
+	r->buf_id = buf_id;
+	r->rkey = S->mr->rkey;
+	if (first)
+		first->next = &wr;
+	qp_post_send(c->id->qp, c->cid, first ? first : &wr);
+}
+
+/* The IO response of msg_id; with data, src (len bytes, in the MR) is RDMA-written first. */
+static void srv_respond(struct srv *S, struct sconn *c, unsigned int msg_id,
+			const struct rtrs_sg_desc *desc, const void *src, uint32_t len, int err)
+{
+	struct ibv_sge sge = { .addr = (uintptr_t)src, .lkey = S->mr->lkey };
+	struct ibv_send_wr w = { .wr_id = 1, .sg_list = &sge, .num_sge = 1,
+				 .opcode = IBV_WR_RDMA_WRITE };
+	struct ibv_send_wr *first = NULL;
+	uint32_t imm = io_rsp_imm(msg_id, err);
+
+	if (!err && desc && desc->len && src) {
+		sge.length = len < desc->len ? len : desc->len;
+		w.wr.rdma.remote_addr = desc->addr;
+		w.wr.rdma.rkey = desc->key;
+		first = &w;
+	}
+	S->err_rsps += err != 0;
+	S->inflight[msg_id] = false;
+	if (srv_attack_now(S, SA_RKEY_NO_FLAG)) {
+		srv_inject(S, "IO_RSP of msg_id %u as an 8-byte RKEY_RSP (SEND_WITH_IMM) although CON_RSP had no NEW_RKEY_F",
+			   msg_id);
+		srv_post_rkey_rsp(S, c, first, msg_id, imm);
+		return;
+	}
+	if (S->flags & RTRS_MSG_NEW_RKEY_F)
+		srv_post_rkey_rsp(S, c, first, msg_id, imm);
+	else
+		srv_post_imm(c, first, imm);
+}
+
+/* The extra answers of the IO attacks, after the response of the first block IO (msg_id). */
+static void srv_io_attack(struct srv *S, struct sconn *c, unsigned int msg_id)
+{
+	unsigned int idle = SRV_QD - 1;
+
+	while (idle > 0 && (S->inflight[idle] || idle == msg_id))
+		idle--;
+	if (srv_attack_now(S, SA_IO_RSP_IDLE)) {
+		srv_inject(S, "IO_RSP for msg_id %u, not in flight (after the response of msg_id %u)",
+			   idle, msg_id);
+		srv_post_imm(c, NULL, io_rsp_imm(idle, 0));
+	} else if (srv_attack_now(S, SA_IO_RSP_DUP)) {
+		srv_inject(S, "the IO_RSP of msg_id %u twice", msg_id);
+		srv_post_imm(c, NULL, io_rsp_imm(msg_id, 0));
+	} else if (srv_attack_now(S, SA_IO_RSP_ID_QD)) {
+		srv_inject(S, "IO_RSP for msg_id %u = queue_depth", SRV_QD);
+		srv_post_imm(c, NULL, io_rsp_imm(SRV_QD, 0));
+	} else if (srv_attack_now(S, SA_RKEY_IDLE)) {
+		srv_inject(S, "RKEY_RSP and IO_RSP for buf_id %u, not in flight (after the response of msg_id %u)",
+			   idle, msg_id);
+		srv_post_rkey_rsp(S, c, NULL, idle, io_rsp_imm(idle, 0));
+	} else if (srv_attack_now(S, SA_RKEY_BUF_ID_QD)) {
+		srv_inject(S, "RKEY_RSP for buf_id %u = queue_depth (IMM: IO_RSP of idle msg_id %u)",
+			   SRV_QD, idle);
+		srv_post_rkey_rsp(S, c, NULL, SRV_QD, io_rsp_imm(idle, 0));
+	} else if (srv_attack_now(S, SA_RKEY_MISMATCH)) {
+		srv_inject(S, "RKEY_RSP for buf_id %u with the IMM of msg_id %u (both idle)", idle,
+			   idle - 1);
+		srv_post_rkey_rsp(S, c, NULL, idle, io_rsp_imm(idle - 1, 0));
+	}
+}
+
+static void srv_open_rsp(struct srv *S, struct rnbd_msg_open_rsp *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->hdr.type = RNBD_MSG_OPEN_RSP;
+	r->nsectors = SRV_DISK / 512;
+	r->max_hw_sectors = 256;
+	r->physical_block_size = 512;
+	r->logical_block_size = 512;
+	r->max_segments = 128;
+	if (srv_attack_now(S, SA_OPEN_DEVID)) {
+		r->device_id = 0xffffffff;
+		srv_inject(S, "OPEN_RSP with device_id 0xffffffff");
+	} else if (srv_attack_now(S, SA_OPEN_NSECT_0)) {
+		r->nsectors = 0;
+		srv_inject(S, "OPEN_RSP with nsectors 0");
+	} else if (srv_attack_now(S, SA_OPEN_NSECT_HUGE)) {
+		r->nsectors = UINT64_MAX;
+		srv_inject(S, "OPEN_RSP with nsectors 2^64-1");
+	} else if (srv_attack_now(S, SA_OPEN_LBS_0)) {
+		r->logical_block_size = 0;
+		srv_inject(S, "OPEN_RSP with logical_block_size 0");
+	} else if (srv_attack_now(S, SA_OPEN_LBS_NPOT)) {
+		r->logical_block_size = 1000;
+		r->physical_block_size = 1000;
+		srv_inject(S, "OPEN_RSP with logical (and physical) block size 1000");
+	} else if (srv_attack_now(S, SA_OPEN_MAXHW_0)) {
+		r->max_hw_sectors = 0;
+		srv_inject(S, "OPEN_RSP with max_hw_sectors 0");
+	} else if (srv_attack_now(S, SA_OPEN_MAXSEG_0)) {
+		r->max_segments = 0;
+		srv_inject(S, "OPEN_RSP with max_segments 0");
+	}
+}
+
+/* An RNBD message (usr, U bytes) of request msg_id; data/dlen the chunk's data area. */
+static void srv_rnbd(struct srv *S, struct sconn *c, unsigned int msg_id, const uint8_t *usr,
+		     unsigned int U, uint8_t *data, unsigned int dlen,
+		     const struct rtrs_sg_desc *desc)
+{
+	uint8_t *slot = S->mem + S_OFF_SEND + (size_t)msg_id * S_SEND_SLOT;
+	const struct rnbd_msg_hdr *h = (const void *)usr;
+
+	if (U < sizeof(*h)) {
+		srv_respond(S, c, msg_id, NULL, NULL, 0, -EINVAL);
+		return;
+	}
+	switch (h->type) {
+	case RNBD_MSG_SESS_INFO: {
+		struct rnbd_msg_sess_info *r = (void *)slot;
+
+		S->sess_infos++;
+		memset(r, 0, sizeof(*r));
+		r->hdr.type = RNBD_MSG_SESS_INFO_RSP;
+		r->ver = 2;
+		if (srv_attack_now(S, SA_SESS_VER_0)) {
+			r->ver = 0;
+			srv_inject(S, "SESS_INFO_RSP with ver 0");
+		}
+		srv_respond(S, c, msg_id, desc, r, sizeof(*r), 0);
+		return;
+	}
+	case RNBD_MSG_OPEN:
+		S->opens++;
+		srv_open_rsp(S, (void *)slot);
+		srv_respond(S, c, msg_id, desc, slot, sizeof(struct rnbd_msg_open_rsp), 0);
+		return;
+	case RNBD_MSG_CLOSE:
+		S->closes++;
+		S->closes_after += S->injected;
+		srv_respond(S, c, msg_id, NULL, NULL, 0, 0);
+		return;
+	case RNBD_MSG_IO: {
+		const struct rnbd_msg_io *m = (const void *)usr;
+		uint64_t off;
+		uint32_t len;
+		int err = 0;
+
+		if (U < offsetof(struct rnbd_msg_io, prio)) {
+			srv_respond(S, c, msg_id, NULL, NULL, 0, -EINVAL);
+			return;
+		}
+		S->ios++;
+		S->ios_after += S->injected;
+		off = m->sector * 512;
+		len = dlen ? dlen : desc ? desc->len : m->bi_size;
+		if (m->sector > SRV_DISK / 512 || off + len > SRV_DISK)
+			err = -EIO;
+		switch (m->rw & 0xff) {
+		case RNBD_OP_READ:
+			srv_respond(S, c, msg_id, desc, S->mem + S_OFF_DISK + off, len, err);
+			break;
+		case RNBD_OP_WRITE:
+			if (!err)
+				memcpy(S->mem + S_OFF_DISK + off, data, dlen);
+			srv_respond(S, c, msg_id, NULL, NULL, 0, err);
+			break;
+		case 2: /* flush */
+			srv_respond(S, c, msg_id, NULL, NULL, 0, 0);
+			break;
+		case 3: case 5: /* discard, write zeroes */
+			if (!err)
+				memset(S->mem + S_OFF_DISK + off, 0, m->bi_size <= SRV_DISK - off ?
+				       m->bi_size : 0);
+			srv_respond(S, c, msg_id, NULL, NULL, 0, err);
+			break;
+		default:
+			srv_respond(S, c, msg_id, NULL, NULL, 0, -EOPNOTSUPP);
+		}
+		srv_io_attack(S, c, msg_id);
+		return;
+	}
+	default:
+		srv_respond(S, c, msg_id, NULL, NULL, 0, -EINVAL);
+	}
+}
+
+/* An IO_REQ IMM: the request in chunk msg_id ends at off with its RTRS header. */
+static void srv_io_req(struct srv *S, struct sconn *c, uint32_t payl)
+{
+	unsigned int msg_id = payl >> S->mem_bits, off = payl & ((1u << S->mem_bits) - 1), U;
+	uint8_t *chunk = S->mem + (size_t)msg_id * SRV_CHUNK;
+	const struct rtrs_msg_rdma_read *rd = (const void *)(chunk + off);
+
+	if (msg_id >= SRV_QD || off + sizeof(*rd) > SRV_CHUNK) {
+		note("cid %d: IO_REQ with msg_id %u off %u ignored", c->cid, msg_id, off);
+		return;
+	}
+	S->inflight[msg_id] = true;
+	U = rd->usr_len;
+	if (U > off) {
+		note("cid %d: usr_len %u > off %u ignored", c->cid, U, off);
+		return;
+	}
+	if (rd->type == RTRS_MSG_WRITE)
+		srv_rnbd(S, c, msg_id, chunk + off - U, U, chunk, off - U, NULL);
+	else if (rd->type == RTRS_MSG_READ)
+		srv_rnbd(S, c, msg_id, chunk + off - U, U, chunk, 0, rd->sg_cnt ? rd->desc : NULL);
+	else
+		note("cid %d: RTRS message type %u ignored", c->cid, rd->type);
+}
+
+/* INFO_RSP on cid 0: one descriptor per chunk (as with always_invalidate). */
+static void srv_info_rsp(struct srv *S, struct sconn *c)
+{
+	struct rtrs_msg_info_rsp *r = (void *)(S->mem + S_OFF_INFO);
+	unsigned int i, sg_cnt = SRV_QD;
+	struct ibv_sge sge = { .addr = (uintptr_t)r, .lkey = S->mr->lkey };
+	struct ibv_send_wr wr = { .wr_id = 2, .sg_list = &sge, .num_sge = 1,
+				  .opcode = IBV_WR_SEND };
+
+	S->info_reqs++;
+	memset(r, 0, 8 + 16 * SRV_QD);
+	r->type = RTRS_MSG_INFO_RSP;
+	for (i = 0; i < SRV_QD; i++) {
+		r->desc[i].addr = (uintptr_t)(S->mem + (size_t)i * SRV_CHUNK);
+		r->desc[i].key = S->mr->rkey;
+		r->desc[i].len = SRV_CHUNK;
+	}
+	if (srv_attack_now(S, SA_INFO_SG_CNT)) {
+		sg_cnt = SRV_QD / 2;
+		srv_inject(S, "INFO_RSP with sg_cnt %u (queue_depth %u), one chunk per descriptor",
+			   sg_cnt, SRV_QD);
+	} else if (srv_attack_now(S, SA_INFO_DESC_LEN_0)) {
+		r->desc[SRV_QD / 2].len = 0;
+		srv_inject(S, "INFO_RSP with desc[%u].len 0", SRV_QD / 2);
+	}
+	r->sg_cnt = sg_cnt;
+	sge.length = 8 + 16 * sg_cnt;
+	qp_post_send(c->id->qp, c->cid, &wr);
+}
+
+static void srv_recv(struct srv *S, struct sconn *c, struct ibv_wc *wc)
+{
+	const uint8_t *buf = S->mem + S_OFF_RECV + ((size_t)c->slot * SRV_NRECV + wc->wr_id) *
+			     SRV_SLOT;
+
+	if (!(wc->wc_flags & IBV_WC_WITH_IMM)) {
+		const struct rtrs_msg_info_req *r = (const void *)buf;
+
+		if (c->cid == 0 && wc->byte_len >= sizeof(*r) && r->type == RTRS_MSG_INFO_REQ)
+			srv_info_rsp(S, c);
+		else
+			note("cid %d: unexpected SEND of %u bytes", c->cid, wc->byte_len);
+	} else {
+		uint32_t imm = be32toh(wc->imm_data), payl = imm & 0x0fffffff;
+
+		switch (imm >> 28) {
+		case IMM_IO_REQ:
+			srv_io_req(S, c, payl);
+			break;
+		case IMM_HB_MSG:
+			S->hbs++;
+			srv_post_imm(c, NULL, (uint32_t)IMM_HB_ACK << 28);
+			break;
+		case IMM_HB_ACK:
+			break;
+		default:
+			S->bad_imms++;
+			note("cid %d: unknown IMM 0x%08x from the client", c->cid, imm);
+		}
+	}
+	srv_post_recv(S, c, wc->wr_id);
+}
+
+static void srv_poll(struct srv *S)
+{
+	struct ibv_wc wc[16];
+	int i, n, k;
+
+	for (i = 0; i < SRV_CONNS; i++) {
+		struct sconn *c = &S->c[i];
+
+		if (!c->cq)
+			continue;
+		while ((n = ibv_poll_cq(c->cq, 16, wc)) > 0)
+			for (k = 0; k < n; k++) {
+				if (wc[k].status != IBV_WC_SUCCESS) {
+					if (wc[k].status != IBV_WC_WR_FLUSH_ERR && !c->gone) {
+						S->wc_errs++;
+						note("cid %d: work completion error: %s", c->cid,
+						     ibv_wc_status_str(wc[k].status));
+					}
+					continue;
+				}
+				if (wc[k].opcode & IBV_WC_RECV)
+					srv_recv(S, c, &wc[k]);
+			}
+	}
+}
+
+/* The chunk MR and the PD, on the device of the first connection. */
+static void srv_mem_init(struct srv *S, struct ibv_context *verbs)
+{
+	unsigned int chunk_bits = 0;
+
+	S->pd = ibv_alloc_pd(verbs);
+	S->mem = aligned_alloc(4096, S_MEM_SIZE);
+	if (!S->pd || !S->mem)
+		SETUP_ERR("ibv_alloc_pd or memory: %s", strerror(errno));
+	memset(S->mem, 0, S_MEM_SIZE);
+	S->mr = ibv_reg_mr(S->pd, S->mem, S_MEM_SIZE,
+			   IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
+	if (!S->mr)
+		SETUP_ERR("ibv_reg_mr: %s", strerror(errno));
+	while ((1u << chunk_bits) < SRV_QD)
+		chunk_bits++;
+	S->mem_bits = 28 - chunk_bits;
+}
+
+static void srv_reject(struct rdma_cm_id *id, int err)
+{
+	struct rtrs_msg_conn_rsp rsp = { .magic = RTRS_MAGIC, .version = RTRS_PROTO_VER,
+					 .errno_ = err };
+
+	rdma_reject(id, &rsp, sizeof(rsp));
+}
+
+static void srv_connect_request(struct srv *S, struct rdma_cm_event *ev)
+{
+	const struct rtrs_msg_conn_req *req = ev->param.conn.private_data;
+	struct rtrs_msg_conn_rsp rsp = {
+		.magic = RTRS_MAGIC, .version = RTRS_PROTO_VER, .queue_depth = SRV_QD,
+		.max_io_size = SRV_CHUNK - SRV_HDR, .max_hdr_size = SRV_HDR, .flags = S->flags,
+	};
+	struct rdma_conn_param cp = {
+		.private_data = &rsp, .private_data_len = sizeof(rsp), .rnr_retry_count = 7,
+	};
+	struct ibv_qp_init_attr qa = {
+		.cap = { .max_send_wr = 4 * SRV_QD + 64, .max_recv_wr = SRV_NRECV,
+			 .max_send_sge = 1, .max_recv_sge = 1 },
+		.qp_type = IBV_QPT_RC,
+	};
+	struct rdma_cm_id *id = ev->id;
+	struct sconn *c = NULL;
+	unsigned int k;
+	int i;
+
+	if (ev->param.conn.private_data_len < sizeof(*req) || req->magic != RTRS_MAGIC) {
+		note("CONNECT_REQUEST with bad private data refused");
+		srv_reject(id, -ECONNRESET);
+		return;
+	}
+	for (i = 0; i < SRV_CONNS && !c; i++)
+		if (!S->c[i].id)
+			c = &S->c[i];
+	if (!c) {
+		note("out of connection slots");
+		srv_reject(id, -ENOMEM);
+		return;
+	}
+	if (!S->pd)
+		srv_mem_init(S, id->verbs);
+	memset(c, 0, sizeof(*c));
+	c->slot = c - S->c;
+	c->cid = req->cid;
+	c->cid_num = req->cid_num;
+	c->cq = ibv_create_cq(id->verbs, SRV_NRECV + 4 * SRV_QD + 64, NULL, NULL, 0);
+	qa.send_cq = qa.recv_cq = c->cq;
+	if (!c->cq || rdma_create_qp(id, S->pd, &qa)) {
+		note("cid %d: CQ/QP creation failed: %s", c->cid, strerror(errno));
+		if (c->cq)
+			ibv_destroy_cq(c->cq);
+		c->cq = NULL;
+		srv_reject(id, -ENOMEM);
+		return;
+	}
+	c->id = id;
+	id->context = c;
+	for (k = 0; k < SRV_NRECV; k++)
+		srv_post_recv(S, c, k);
+	S->conns++;
+	S->conns_after += S->injected;
+	if (rdma_accept(id, &cp))
+		note("cid %d: rdma_accept: %s", c->cid, strerror(errno));
+}
+
+/* Frees the slot of a connection the client closed. */
+static void srv_conn_free(struct sconn *c)
+{
+	if (c->id->qp)
+		rdma_destroy_qp(c->id);
+	rdma_destroy_id(c->id);
+	ibv_destroy_cq(c->cq);
+	memset(c, 0, sizeof(*c));
+}
+
+static void srv_pump_cm(struct srv *S)
+{
+	struct rdma_cm_event *ev;
+
+	while (rdma_get_cm_event(S->ch, &ev) == 0) {
+		struct sconn *c = ev->id->context;
+		enum rdma_cm_event_type type = ev->event;
+
+		switch (type) {
+		case RDMA_CM_EVENT_CONNECT_REQUEST:
+			srv_connect_request(S, ev);
+			break;
+		case RDMA_CM_EVENT_ESTABLISHED:
+			if (c)
+				c->established = true;
+			break;
+		case RDMA_CM_EVENT_DISCONNECTED:
+			if (c && !c->gone) {
+				c->gone = true;
+				S->disc++;
+				S->disc_after += S->injected;
+				rdma_disconnect(c->id);
+			}
+			break;
+		case RDMA_CM_EVENT_TIMEWAIT_EXIT:
+			break;
+		default:
+			note("rdma_cm event %s (status %d)", rdma_event_str(type), ev->status);
+			if (c && !c->gone) {
+				c->gone = true;
+				S->disc_after += S->injected;
+			}
+		}
+		rdma_ack_cm_event(ev);
+		if (c && c->gone && type != RDMA_CM_EVENT_TIMEWAIT_EXIT) {
+			srv_poll(S);
+			srv_conn_free(c);
+		}
+	}
+}
+
+static void __attribute__((noreturn)) srv_run(enum srv_attack attack)
+{
+	static struct srv S;
+	struct sockaddr_storage ss;
+	struct sigaction sa = { .sa_handler = on_signal };
+	long long end;
+	int i;
+
+	S.attack = attack;
+	if (attack == SA_RKEY_IDLE || attack == SA_RKEY_BUF_ID_QD || attack == SA_RKEY_MISMATCH)
+		S.flags = RTRS_MSG_NEW_RKEY_F;
+	S.t0 = now_ms();
+	end = S.t0 + g_time * 1000LL;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	S.ch = event_channel_open();
+	addr_parse(&ss);
+	if (rdma_create_id(S.ch, &S.lid, NULL, RDMA_PS_TCP))
+		SETUP_ERR("rdma_create_id: %s", strerror(errno));
+	if (rdma_bind_addr(S.lid, (struct sockaddr *)&ss))
+		SETUP_ERR("rdma_bind_addr %s port %d: %s", g_addr, g_port, strerror(errno));
+	if (rdma_listen(S.lid, 64))
+		SETUP_ERR("rdma_listen: %s", strerror(errno));
+	note("listening on %s port %d", g_addr, g_port);
+	while (!g_stop && now_ms() < end) {
+		srv_pump_cm(&S);
+		srv_poll(&S);
+		usleep(500);
+	}
+	for (i = 0; i < SRV_CONNS; i++)
+		if (S.c[i].id && S.c[i].established && !S.c[i].gone)
+			rdma_disconnect(S.c[i].id);
+	end = now_ms() + 300;
+	while (now_ms() < end) {
+		srv_pump_cm(&S);
+		usleep(1000);
+	}
+	if (attack == SA_NONE)
+		PASS("served %u connections, %u SESS_INFO, %u OPEN, %u IO, %u CLOSE, %u heartbeats; %u disconnects",
+		     S.conns, S.sess_infos, S.opens, S.ios, S.closes, S.hbs, S.disc);
+	if (!S.injected)
+		SETUP_ERR("not injected: the client never got that far (%u connections, %u INFO_REQ, %u SESS_INFO, %u OPEN, %u IO)",
+			  S.conns, S.info_reqs, S.sess_infos, S.opens, S.ios);
+	PASS("%s at %.1f s; afterwards the client: %u disconnects, %u new connections, %u CLOSE, %u IO%s",
+	     S.what, (S.t_inject - S.t0) / 1000.0, S.disc_after, S.conns_after, S.closes_after,
+	     S.ios_after, S.wc_errs ? ", work completion errors" : "");
+}
+
+/* The server attacks, each a run of the server. */
+static void s_none(void) { srv_run(SA_NONE); }
+static void s_open_devid_max(void) { srv_run(SA_OPEN_DEVID); }
+static void s_open_nsectors_0(void) { srv_run(SA_OPEN_NSECT_0); }
+static void s_open_nsectors_huge(void) { srv_run(SA_OPEN_NSECT_HUGE); }
+static void s_open_lbs_0(void) { srv_run(SA_OPEN_LBS_0); }
+static void s_open_lbs_npot(void) { srv_run(SA_OPEN_LBS_NPOT); }
+static void s_open_max_hw_0(void) { srv_run(SA_OPEN_MAXHW_0); }
+static void s_open_max_seg_0(void) { srv_run(SA_OPEN_MAXSEG_0); }
+static void s_sess_info_ver_0(void) { srv_run(SA_SESS_VER_0); }
+static void s_info_sg_cnt(void) { srv_run(SA_INFO_SG_CNT); }
+static void s_info_desc_len_0(void) { srv_run(SA_INFO_DESC_LEN_0); }
+static void s_io_rsp_idle(void) { srv_run(SA_IO_RSP_IDLE); }
+static void s_io_rsp_dup(void) { srv_run(SA_IO_RSP_DUP); }
+static void s_io_rsp_id_qd(void) { srv_run(SA_IO_RSP_ID_QD); }
+static void s_rkey_no_flag(void) { srv_run(SA_RKEY_NO_FLAG); }
+static void s_rkey_idle(void) { srv_run(SA_RKEY_IDLE); }
+static void s_rkey_buf_id_qd(void) { srv_run(SA_RKEY_BUF_ID_QD); }
+static void s_rkey_mismatch(void) { srv_run(SA_RKEY_MISMATCH); }
+
 /* ---- Table of attacks ---- */
 
 struct attack {
@@ -1949,6 +2622,12 @@ struct attack {
 	void (*fn)(void);
 	const char *what;
 };
+
+/* A server attack (--serve): its group starts with "srv". */
+static bool is_srv(const struct attack *a)
+{
+	return !strncmp(a->group, "srv", 3);
+}
 
 static const struct attack attacks[] = {
 	{ "con_short", "con_req", a_con_short, "CON_REQ of 44 bytes (no first_conn byte)" },
@@ -2007,12 +2686,32 @@ static const struct attack attacks[] = {
 	{ "rnbd_io_past_end", "rnbd", a_rnbd_io_past_end, "READ past the end of the device" },
 	{ "rnbd_io_bi_size", "rnbd", a_rnbd_io_bi_size, "bi_size differs from the data length" },
 	{ "rnbd_write_ro", "rnbd", a_rnbd_write_ro, "WRITE to a device opened RO" },
+	/* B7: the server against the kernel client (--serve) */
+	{ "srv_none", "srv", s_none, "a well-behaved server (baseline)" },
+	{ "srv_open_devid_max", "srv_open_rsp", s_open_devid_max, "OPEN_RSP device_id 0xffffffff" },
+	{ "srv_open_nsectors_0", "srv_open_rsp", s_open_nsectors_0, "OPEN_RSP nsectors 0" },
+	{ "srv_open_nsectors_huge", "srv_open_rsp", s_open_nsectors_huge, "OPEN_RSP nsectors 2^64-1" },
+	{ "srv_open_lbs_0", "srv_open_rsp", s_open_lbs_0, "OPEN_RSP logical_block_size 0" },
+	{ "srv_open_lbs_npot", "srv_open_rsp", s_open_lbs_npot, "OPEN_RSP logical_block_size 1000" },
+	{ "srv_open_max_hw_0", "srv_open_rsp", s_open_max_hw_0, "OPEN_RSP max_hw_sectors 0" },
+	{ "srv_open_max_seg_0", "srv_open_rsp", s_open_max_seg_0, "OPEN_RSP max_segments 0" },
+	{ "srv_sess_info_ver_0", "srv_open_rsp", s_sess_info_ver_0, "SESS_INFO_RSP ver 0" },
+	{ "srv_info_sg_cnt", "srv_rtrs", s_info_sg_cnt, "INFO_RSP sg_cnt = queue_depth / 2" },
+	{ "srv_info_desc_len_0", "srv_rtrs", s_info_desc_len_0, "INFO_RSP with a descriptor len 0" },
+	{ "srv_io_rsp_idle", "srv_rtrs", s_io_rsp_idle, "IO_RSP for a msg_id not in flight" },
+	{ "srv_io_rsp_dup", "srv_rtrs", s_io_rsp_dup, "the IO_RSP of a request twice" },
+	{ "srv_io_rsp_id_qd", "srv_rtrs", s_io_rsp_id_qd, "IO_RSP for msg_id = queue_depth" },
+	{ "srv_rkey_no_flag", "srv_rtrs", s_rkey_no_flag, "RKEY_RSP without NEW_RKEY_F" },
+	{ "srv_rkey_idle", "srv_rtrs", s_rkey_idle, "NEW_RKEY_F: RKEY_RSP for a buf_id not in flight" },
+	{ "srv_rkey_buf_id_qd", "srv_rtrs", s_rkey_buf_id_qd, "NEW_RKEY_F: RKEY_RSP for buf_id = queue_depth" },
+	{ "srv_rkey_mismatch", "srv_rtrs", s_rkey_mismatch, "NEW_RKEY_F: RKEY_RSP buf_id differs from the IMM msg_id" },
 };
 
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: rtrs-hostile [--port N] [--dev PATH] [--name SESSNAME] --attack NAME ADDR\n"
+		"       rtrs-hostile --serve [--port N] [--time SECONDS] --attack srv_NAME ADDR\n"
 		"       rtrs-hostile --list [GROUP]\n");
 	exit(2);
 }
@@ -2025,20 +2724,24 @@ int main(int argc, char **argv)
 		{ "dev", required_argument, NULL, 'd' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "list", no_argument, NULL, 'l' },
+		{ "serve", no_argument, NULL, 's' },
+		{ "time", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct attack *a = NULL;
-	bool list = false;
+	bool list = false, serve = false;
 	size_t i;
 	int o;
 
-	while ((o = getopt_long(argc, argv, "a:p:d:n:l", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "a:p:d:n:lst:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'a': g_attack = optarg; break;
 		case 'p': g_port = atoi(optarg); break;
 		case 'd': g_dev = optarg; break;
 		case 'n': g_name = optarg; break;
 		case 'l': list = true; break;
+		case 's': serve = true; break;
+		case 't': g_time = atoi(optarg); break;
 		default: usage();
 		}
 	}
@@ -2057,6 +2760,11 @@ int main(int argc, char **argv)
 			a = &attacks[i];
 	if (!a) {
 		fprintf(stderr, "rtrs-hostile: unknown attack '%s' (see --list)\n", g_attack);
+		return 2;
+	}
+	if (serve != is_srv(a)) {
+		fprintf(stderr, "rtrs-hostile: attack '%s' is a %s attack\n", g_attack,
+			is_srv(a) ? "server (--serve)" : "client");
 		return 2;
 	}
 	snprintf(g_sessname, sizeof(g_sessname), "%s", g_name ? g_name : "hostile");
