@@ -13,7 +13,7 @@ APT_PKGS=(
 	rustc-web rust-web-src libstd-rust-web-dev rust-web-clippy
 	clang-19 lld-19 llvm-19 libclang-19-dev
 	flex bison bc libelf-dev libssl-dev cpio dwarves kmod zstd xz-utils dkms
-	qemu-system-x86 fio rdma-core ibverbs-utils iproute2 procps util-linux
+	qemu-system-x86 fio rdma-core ibverbs-utils iproute2 iputils-ping procps util-linux
 	nvme-cli perftest open-iscsi linux-perf librdmacm-dev libibverbs-dev
 	python3-docutils
 )

@@ -20,7 +20,7 @@ declare -A ID=(
 	[map_bad_input]=A1 [self_delete_attr_reader]=A3 [map_fail_nth]=A6 [add_path_fail_nth]=A6
 	[selftest_sysfs_failslab]=A6 [hostile_con_req]=B1 [hostile_half_open]=B2 [hostile_info_req]=B3 [hostile_imm]=B4
 	[hostile_rw_desc]=B5 [hostile_read_overlong]=B5 [hostile_rnbd_msg]=B6
-	[hostile_rnbd_write_ro]=B6 [hostile_info_no_nul]=B3 [hostile_imm_hb_cid1]=B4 [hostile_info_empty]=B3 [hostile_srv_rtrs]=B7 [hostile_srv_open_rsp]=B7 [two_paths_disconnect]=C1
+	[hostile_rnbd_write_ro]=B6 [hostile_info_no_nul]=B3 [hostile_imm_hb_cid1]=B4 [hostile_info_empty]=B3 [hostile_stale_rkey]=B8 [hostile_srv_rtrs]=B7 [hostile_srv_open_rsp]=B7 [two_paths_disconnect]=C1
 	[remove_path_add_path]=C2 [mpath_policy_switch]=C2 [server_path_disconnect]=C3
 	[rdma_link_del_io]=C5 [server_restart]=D1 [unmap_rmmod_race]=E1 [rxe_rmmod_io]=E3
 	[map_unmap_cycles]=E4 [failslab_io]=F1 [pair_map_verify]=TOPO-3

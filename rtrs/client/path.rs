@@ -660,7 +660,10 @@ impl CqeHandler for IoRecv {
         let path = &conns.path;
         match wc.status() {
             WcStatus::Success => {}
-            WcStatus::FlushErr => return,
+            WcStatus::FlushErr => {
+                Path::flushed(path);
+                return;
+            }
             s => {
                 Path::error(path, &kernel::fmt!("RDMA receive failed: {:?}", s));
                 return;
@@ -930,6 +933,20 @@ impl Path {
             DelayedWork::<Path, { work::ERR }>::queue(this, &this.core.wq, 0);
         } else {
             this.change_state_from(State::Connecting, State::ConnectingErr);
+        }
+    }
+
+    /// A receive was flushed. Our own teardown leaves CONNECTED before it drains the
+    /// connections; a flush while CONNECTED means the QP went to the error state by
+    /// itself (rxe does so when it cannot send, with the link down; the failing send may
+    /// be an unsignalled one, whose error completion nobody sees), which is a path error
+    /// as in C, where every failed completion starts the error recovery.
+    pub(crate) fn flushed(this: &Arc<Self>) {
+        if this.state() == State::Connected {
+            Self::error(
+                this,
+                &kernel::fmt!("receive flushed: the QP is in the error state"),
+            );
         }
     }
 

@@ -159,6 +159,12 @@ hostile_full && register hostile_rnbd_write_ro 300 "$ALL_MODULES" \
 	"C submits writes to a device opened read-only (wire protocol §17 item 15)" rnbd_server
 case_hostile_rnbd_write_ro() { hostile_group rnbd_write_ro; }
 
+# B8: after the response that gives a chunk a new rkey (always_invalidate=Y), an RDMA
+# WRITE into the chunk with the old rkey is refused by the HCA (remote access error).
+# With always_invalidate=N the attack reports SKIP (the accepted risk of that mode).
+hostile_full && register hostile_stale_rkey 300 "$ALL_MODULES"
+case_hostile_stale_rkey() { hostile_group stale_rkey; }
+
 # The attacks that make the C server print a kernel splat, last: a KASAN report hides
 # every later one of the boot (only the first is printed), so they are left out when
 # rtrs_server is C, unless the run's config.sh sets HOSTILE_C_SPLATS=1.
@@ -192,7 +198,7 @@ case_hostile_info_empty() { hostile_group info_empty; }
 hostile_full || register hostile_quick 600 "$ALL_MODULES"
 case_hostile_quick() {
 	local a=(con_bad_magic con_dup_cid info_slash info_twice imm_off_chunk imm_unknown_type
-		rw_desc_len_big rw_bad_rkey rnbd_open_dotdot rnbd_io_past_end)
+		rw_desc_len_big rw_bad_rkey rnbd_open_dotdot rnbd_io_past_end stale_rkey)
 	[ "$(impl_of rtrs_server)" = c ] || a+=(rw_desc_len_gt_data half_open)
 	[ "$(impl_of rnbd_server)" = c ] || a+=(rnbd_write_ro)
 	hostile_splat_ok && a+=(info_no_nul imm_hb_ack_cid1 info_empty)

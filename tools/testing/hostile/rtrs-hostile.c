@@ -1964,6 +1964,69 @@ static void a_rnbd_write_ro(void)
 	expect_error(&s, o, err, "WRITE to a device opened RO");
 }
 
+/* ---- B8: a stale rkey (always_invalidate=Y) ---- */
+
+/* The stale write completed (any send completion after the mark) or failed. */
+static unsigned int g_sends_mark;
+
+static bool send_done_or_failed(struct sess *s, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)s;
+	return c->sends_done > g_sends_mark || c->wc_error;
+}
+
+/*
+ * After the response to a WRITE, which with NEW_RKEY_F carries a new rkey for its chunk,
+ * an RDMA WRITE (no immediate data) into that chunk with the old rkey. The server
+ * invalidated it: the HCA must refuse the write (remote access error, which also ends
+ * the connection). Without NEW_RKEY_F the server does not invalidate (always_invalidate=N)
+ * and a stale rkey stays valid: the accepted risk of that mode (SKIP).
+ */
+static void a_stale_rkey(void)
+{
+	struct sess s;
+	struct rnbd_msg_open_rsp rsp;
+	struct conn *c;
+	unsigned int k, sends;
+	uint32_t old;
+	int err;
+	enum outcome o;
+
+	sess_rnbd(&s, g_sessname);
+	if (!(s.flags & RTRS_MSG_NEW_RKEY_F))
+		SKIP("the server does not invalidate its chunks (no NEW_RKEY_F: always_invalidate=N), so an old rkey stays valid, the accepted risk of that mode");
+	o = rnbd_open(&s, g_dev, RNBD_ACCESS_RW, &err, &rsp);
+	if (o != OUT_RESP || err)
+		SETUP_ERR("OPEN %s: %s", g_dev, outcome_str(&s, o, err));
+	k = s.next_chunk;
+	old = s.rbuf[k].key;
+	memset(g_wdata, 0x11, sizeof(g_wdata));
+	o = rnbd_io(&s, true, rsp.device_id, 0, 4096, 4096, &err);
+	if (o != OUT_RESP || err)
+		SETUP_ERR("WRITE through chunk %u: %s", k, outcome_str(&s, o, err));
+	if (s.rbuf[k].key == old)
+		FAIL("the response to the WRITE through chunk %u kept rkey 0x%x although the server announced NEW_RKEY_F",
+		     k, old);
+	c = &s.c[s.cid_num > 1 ? 1 : 0];
+	sends = g_sends_mark = c->sends_done;
+	memset(c->buf + OFF_SEND, 0xee, 4096);
+	if (post_write_imm(c, s.rbuf[k].addr, old, 4096, 0, false))
+		SETUP_ERR("posting the RDMA WRITE failed");
+	/* Its completion comes even when the server closes the path first (a flush). */
+	wait_for(&s, T_CLOSE, send_done_or_failed, c);
+	if (c->sends_done > sends)
+		FAIL("RDMA WRITE into chunk %u with its old rkey 0x%x (new 0x%x) completed: the server's memory took it",
+		     k, old, s.rbuf[k].key);
+	if (c->wc_error)
+		PASS("RDMA WRITE into chunk %u with its old rkey 0x%x (new 0x%x): refused, %s; %s", k,
+		     old, s.rbuf[k].key, ibv_wc_status_str(c->wc_error),
+		     path_closed(&s, NULL) ? closed_how(&s) : "the path stays up");
+	FAIL("RDMA WRITE into chunk %u with its old rkey: no completion in %d s, %s", k,
+	     T_CLOSE / 1000, path_closed(&s, NULL) ? closed_how(&s) : "the path is up");
+}
+
 /* ==== Server role (B7): a hostile RTRS/RNBD server against the kernel client ====
  *
  * rtrs-hostile --serve --attack NAME [--port N] [--time S] ADDR listens on ADDR:N with
@@ -2686,6 +2749,7 @@ static const struct attack attacks[] = {
 	{ "rnbd_io_past_end", "rnbd", a_rnbd_io_past_end, "READ past the end of the device" },
 	{ "rnbd_io_bi_size", "rnbd", a_rnbd_io_bi_size, "bi_size differs from the data length" },
 	{ "rnbd_write_ro", "rnbd", a_rnbd_write_ro, "WRITE to a device opened RO" },
+	{ "stale_rkey", "rkey", a_stale_rkey, "RDMA WRITE into a chunk with its invalidated rkey" },
 	/* B7: the server against the kernel client (--serve) */
 	{ "srv_none", "srv", s_none, "a well-behaved server (baseline)" },
 	{ "srv_open_devid_max", "srv_open_rsp", s_open_devid_max, "OPEN_RSP device_id 0xffffffff" },
